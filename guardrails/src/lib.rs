@@ -1,0 +1,1 @@
+//! The human gate. Built out under issue 5.

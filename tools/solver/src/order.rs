@@ -1,0 +1,1 @@
+//! Order model (see below).
