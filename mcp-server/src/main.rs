@@ -1,1 +1,113 @@
-fn main() {}
+//! `rxgate`: the pharmacy-safety gateway binary. This file only parses the command line,
+//! sets up logging and hands over; the work lives in the modules.
+
+mod knowledge_store;
+mod mcp;
+mod wire;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use rmcp::ServiceExt;
+
+#[derive(Parser)]
+#[command(name = "rxgate", version, about = "Pharmacy-safety gateway: deterministic checks served over MCP")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the tools over MCP on stdin/stdout, as principal `agent`.
+    Mcp {
+        /// Knowledge registry folder (default: $RXGATE_KNOWLEDGE_DIR, else the built-in one).
+        #[arg(long)]
+        knowledge: Option<PathBuf>,
+    },
+    /// Work with knowledge registries.
+    Knowledge {
+        #[command(subcommand)]
+        command: KnowledgeCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KnowledgeCommand {
+    /// Validate a registry folder; prints `file:line:column: rule: message` for every problem.
+    Validate {
+        /// The folder (default: tools/knowledge/data).
+        dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // stdout carries the MCP protocol in stdio mode: logs go to stderr, always.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .json()
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("rxgate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Mcp { knowledge } => {
+            let snapshot = knowledge_store::load_initial(knowledge.as_deref())?;
+            tracing::info!(version = %snapshot.version, hash = %snapshot.hash, "knowledge loaded");
+            let store = Arc::new(knowledge_store::KnowledgeStore::new(snapshot));
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(async move {
+                let service = mcp::RxgateMcp::new(store)
+                    .serve(rmcp::transport::stdio())
+                    .await
+                    .context("starting MCP on stdio")?;
+                service.waiting().await.context("MCP session")?;
+                anyhow::Ok(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Knowledge { command: KnowledgeCommand::Validate { dir } } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from("tools/knowledge/data"));
+            let files = knowledge_store::read_dir(&dir)?;
+            match rxgate_knowledge::load(&files) {
+                Ok(snapshot) => {
+                    let r = &snapshot.registry;
+                    println!(
+                        "{}: valid — version {}, hash {}, {} generics, {} products, {} rules, {} curated interactions",
+                        dir.display(),
+                        snapshot.version,
+                        snapshot.hash,
+                        r.generics().len(),
+                        r.products().len(),
+                        r.ddi_rules().len(),
+                        r.curated().len()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(problems) => {
+                    for p in &problems {
+                        println!("{}", with_dir(&dir, p));
+                    }
+                    eprintln!("{} problem(s); the registry was not accepted", problems.len());
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+    }
+}
+
+fn with_dir(dir: &std::path::Path, p: &rxgate_knowledge::Diagnostic) -> String {
+    format!("{}/{p}", dir.display())
+}

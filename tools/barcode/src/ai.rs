@@ -118,14 +118,7 @@ const fn row(
     predefined_length: bool,
     content: Content,
 ) -> AiSpec {
-    AiSpec {
-        ai,
-        title,
-        length: format.0,
-        charset: format.1,
-        predefined_length,
-        content,
-    }
+    AiSpec { ai, title, length: format.0, charset: format.1, predefined_length, content }
 }
 
 const TEXT: Content = Content::Text;
@@ -157,16 +150,7 @@ pub static AI_TABLE: &[AiSpec] = &[
     row("235", "TPX", x_var(28), SEP, TEXT),
     row("240", "ADDITIONAL ID", x_var(30), SEP, TEXT),
     row("241", "CUST. PART No.", x_var(30), SEP, TEXT),
-    row(
-        "253",
-        "GDTI",
-        (
-            Length::Variable { min: 13, max: 30 },
-            Charset::NumericThenAlphanumeric(13),
-        ),
-        SEP,
-        check(13),
-    ),
+    row("253", "GDTI", (Length::Variable { min: 13, max: 30 }, Charset::NumericThenAlphanumeric(13)), SEP, check(13)),
     row("30", "VAR. COUNT", n_var(8), SEP, TEXT),
     // Trade measures (31xx–36xx): six digits, the AI's last digit places the decimal point.
     row("310n", "NET WEIGHT (kg)", n(6), PRE, TEXT),
@@ -242,16 +226,7 @@ pub static AI_TABLE: &[AiSpec] = &[
     row("713", "NHRN DRN", x_var(20), SEP, TEXT),
     row("714", "NHRN AIM", x_var(20), SEP, TEXT),
     row("715", "NHRN NDC", x_var(20), SEP, TEXT),
-    row(
-        "8003",
-        "GRAI",
-        (
-            Length::Variable { min: 14, max: 30 },
-            Charset::NumericThenAlphanumeric(14),
-        ),
-        SEP,
-        check(14),
-    ),
+    row("8003", "GRAI", (Length::Variable { min: 14, max: 30 }, Charset::NumericThenAlphanumeric(14)), SEP, check(14)),
     row("8004", "GIAI", x_var(30), SEP, TEXT),
     row("8006", "ITIP", n(18), SEP, check(14)),
     row("8012", "VERSION", x_var(20), SEP, TEXT),
@@ -288,8 +263,8 @@ mod tests {
     #[test]
     fn predefined_length_flag_matches_the_gs1_prefix_table() {
         const PREDEFINED_PREFIXES: [&str; 22] = [
-            "00", "01", "02", "03", "04", "11", "12", "13", "14", "15", "16", "17", "18", "19",
-            "20", "31", "32", "33", "34", "35", "36", "41",
+            "00", "01", "02", "03", "04", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20", "31", "32", "33",
+            "34", "35", "36", "41",
         ];
         for spec in AI_TABLE {
             let expected = PREDEFINED_PREFIXES.contains(&&spec.ai[..2]);
@@ -329,10 +304,7 @@ mod tests {
         let all: Vec<String> = AI_TABLE.iter().flat_map(|s| expand(s.ai)).collect();
         for a in &all {
             for b in &all {
-                assert!(
-                    a == b || !b.starts_with(a.as_str()),
-                    "{a} is a prefix of {b}"
-                );
+                assert!(a == b || !b.starts_with(a.as_str()), "{a} is a prefix of {b}");
             }
         }
     }

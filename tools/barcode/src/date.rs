@@ -18,31 +18,18 @@ pub(crate) fn expand_year(yy: i32, today: NaiveDate) -> i32 {
 }
 
 fn days_in_month(year: i32, month: u32) -> u32 {
-    let (next_year, next_month) = if month == 12 {
-        (year + 1, 1)
-    } else {
-        (year, month + 1)
-    };
-    NaiveDate::from_ymd_opt(next_year, next_month, 1)
-        .and_then(|first| first.pred_opt())
-        .map_or(31, |last| last.day())
+    let (next_year, next_month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+    NaiveDate::from_ymd_opt(next_year, next_month, 1).and_then(|first| first.pred_opt()).map_or(31, |last| last.day())
 }
 
 /// Two ASCII digits at `at` as a number. Callers have already checked the value is numeric.
 fn two_digits(value: &str, at: usize) -> u32 {
-    value
-        .get(at..at + 2)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
+    value.get(at..at + 2).and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
 /// Reads `YYMMDD`. With `allow_day_zero`, `DD = 00` is the last day of the month (GS1
 /// allows this for AIs 11–17, where a pack often states only month and year).
-pub(crate) fn parse_yymmdd(
-    value: &str,
-    today: NaiveDate,
-    allow_day_zero: bool,
-) -> Result<NaiveDate, DateFault> {
+pub(crate) fn parse_yymmdd(value: &str, today: NaiveDate, allow_day_zero: bool) -> Result<NaiveDate, DateFault> {
     // Two digits always fit in i32.
     let yy = two_digits(value, 0) as i32;
     let month = two_digits(value, 2);
@@ -65,19 +52,13 @@ pub(crate) fn parse_yymmddhhmm(value: &str, today: NaiveDate) -> Result<NaiveDat
     let date = parse_yymmdd(value, today, false)?;
     let hour = two_digits(value, 6);
     let minute = two_digits(value, 8);
-    date.and_hms_opt(hour, minute, 0)
-        .ok_or(DateFault::Time { hour, minute })
+    date.and_hms_opt(hour, minute, 0).ok_or(DateFault::Time { hour, minute })
 }
 
 /// Writes `date` as `YYMMDD`. The century is dropped; a reader recovers it with the
 /// century rule, so dates more than ~49 years from the reader's `today` do not round-trip.
 pub(crate) fn format_yymmdd(date: NaiveDate) -> String {
-    format!(
-        "{:02}{:02}{:02}",
-        date.year().rem_euclid(100),
-        date.month(),
-        date.day()
-    )
+    format!("{:02}{:02}{:02}", date.year().rem_euclid(100), date.month(), date.day())
 }
 
 #[cfg(test)]
@@ -113,13 +94,6 @@ mod tests {
         assert_eq!(parse_yymmdd("280200", today, true), Ok(day(2028, 2, 29)));
         assert_eq!(parse_yymmdd("270200", today, true), Ok(day(2027, 2, 28)));
         assert_eq!(parse_yymmdd("261200", today, true), Ok(day(2026, 12, 31)));
-        assert_eq!(
-            parse_yymmdd("261200", today, false),
-            Err(DateFault::Day {
-                day: 0,
-                month: 12,
-                year: 2026
-            })
-        );
+        assert_eq!(parse_yymmdd("261200", today, false), Err(DateFault::Day { day: 0, month: 12, year: 2026 }));
     }
 }

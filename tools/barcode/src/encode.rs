@@ -31,8 +31,7 @@ impl ElementString {
 
     /// Adds (17) USE BY OR EXPIRY as `YYMMDD` with the real day (never `00`).
     pub fn with_expiry(mut self, expiry: NaiveDate) -> ElementString {
-        self.elements
-            .push(Element::new("17", format_yymmdd(expiry)));
+        self.elements.push(Element::new("17", format_yymmdd(expiry)));
         self
     }
 
@@ -52,10 +51,7 @@ impl ElementString {
     /// the years a two-digit year maps to from there.
     pub fn with(mut self, ai: &str, value: &str) -> Result<ElementString, Problem> {
         if ai_spec(ai).is_none() {
-            return Err(Problem::Unparseable {
-                at: 0,
-                reason: UnparseableReason::UnknownAi { ai: ai.to_owned() },
-            });
+            return Err(Problem::Unparseable { at: 0, reason: UnparseableReason::UnknownAi { ai: ai.to_owned() } });
         }
         let reference_day = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default();
         check_element(ai, value, reference_day)?;
@@ -102,9 +98,8 @@ pub(crate) fn encode_raw(elements: &[Element]) -> String {
         // Only a predefined-length AI whose value really has that length may run into
         // the next AI; anything else (including a damaged value kept from a scan) gets a
         // separator so the reader cannot misplace the boundary.
-        let self_delimiting = ai_spec(&element.ai).is_some_and(|spec| {
-            spec.predefined_length && spec.length == Length::Fixed(element.value.chars().count())
-        });
+        let self_delimiting = ai_spec(&element.ai)
+            .is_some_and(|spec| spec.predefined_length && spec.length == Length::Fixed(element.value.chars().count()));
         if !is_last && !self_delimiting {
             out.push(GS);
         }
@@ -128,23 +123,14 @@ mod tests {
             .with_lot("ABC(1)")
             .and_then(|l| l.with_serial("XYZ"))
             .unwrap();
-        assert_eq!(
-            label.to_bracketed(),
-            "(01)09501101530003(17)270228(10)ABC\\(1)(21)XYZ"
-        );
+        assert_eq!(label.to_bracketed(), "(01)09501101530003(17)270228(10)ABC\\(1)(21)XYZ");
         // GS only after the lot: GTIN and expiry have predefined lengths, serial is last.
-        assert_eq!(
-            label.to_raw(),
-            "\u{1d}010950110153000317270228".to_owned() + "10ABC(1)\u{1d}21XYZ"
-        );
+        assert_eq!(label.to_raw(), "\u{1d}010950110153000317270228".to_owned() + "10ABC(1)\u{1d}21XYZ");
     }
 
     #[test]
     fn fixed_length_ai_without_predefined_length_still_gets_a_separator() {
-        let label = ElementString::new()
-            .with("422", "276")
-            .and_then(|l| l.with_lot("L1"))
-            .unwrap();
+        let label = ElementString::new().with("422", "276").and_then(|l| l.with_lot("L1")).unwrap();
         assert_eq!(label.to_raw(), "\u{1d}422276\u{1d}10L1");
     }
 

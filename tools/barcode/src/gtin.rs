@@ -24,11 +24,7 @@ pub fn gtin_check_digit(digits: &str) -> Option<u8> {
 pub(crate) fn verify_check_digit(digits: &str) -> Result<(), u8> {
     let (data, check) = digits.split_at(digits.len().saturating_sub(1));
     let expected = gtin_check_digit(data).unwrap_or(0);
-    if check.bytes().next() == Some(b'0' + expected) {
-        Ok(())
-    } else {
-        Err(expected)
-    }
+    if check.bytes().next() == Some(b'0' + expected) { Ok(()) } else { Err(expected) }
 }
 
 /// A Global Trade Item Number that is known to be valid: 14 ASCII digits whose last
@@ -74,21 +70,14 @@ impl Gtin {
     /// Parses a GTIN-8, -12, -13 or -14 and checks its check digit.
     pub fn parse(digits: &str) -> Result<Gtin, GtinError> {
         if !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(GtinError::NotNumeric {
-                digits: digits.to_owned(),
-            });
+            return Err(GtinError::NotNumeric { digits: digits.to_owned() });
         }
         // All bytes are ASCII digits, so byte length is the digit count.
         if ![8, 12, 13, 14].contains(&digits.len()) {
-            return Err(GtinError::WrongLength {
-                digits: digits.to_owned(),
-                len: digits.chars().count(),
-            });
+            return Err(GtinError::WrongLength { digits: digits.to_owned(), len: digits.chars().count() });
         }
-        verify_check_digit(digits).map_err(|expected| GtinError::BadCheckDigit {
-            digits: digits.to_owned(),
-            expected,
-        })?;
+        verify_check_digit(digits)
+            .map_err(|expected| GtinError::BadCheckDigit { digits: digits.to_owned(), expected })?;
         Ok(Gtin(format!("{digits:0>14}")))
     }
 
@@ -136,29 +125,17 @@ mod tests {
             ("09501101530003", "09501101530003"),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                Gtin::parse(input).map(|g| g.to_string()),
-                Ok(want.to_owned())
-            );
+            assert_eq!(Gtin::parse(input).map(|g| g.to_string()), Ok(want.to_owned()));
         }
     }
 
     #[test]
     fn invalid_gtins_say_why() {
-        assert!(matches!(
-            Gtin::parse("950110153"),
-            Err(GtinError::WrongLength { len: 9, .. })
-        ));
-        assert!(matches!(
-            Gtin::parse("0950110153000O"),
-            Err(GtinError::NotNumeric { .. })
-        ));
+        assert!(matches!(Gtin::parse("950110153"), Err(GtinError::WrongLength { len: 9, .. })));
+        assert!(matches!(Gtin::parse("0950110153000O"), Err(GtinError::NotNumeric { .. })));
         assert_eq!(
             Gtin::parse("09501101530004"),
-            Err(GtinError::BadCheckDigit {
-                digits: "09501101530004".to_owned(),
-                expected: 3
-            })
+            Err(GtinError::BadCheckDigit { digits: "09501101530004".to_owned(), expected: 3 })
         );
     }
 }

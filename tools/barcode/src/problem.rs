@@ -131,10 +131,7 @@ pub enum UnparseableReason {
     #[error("the symbology identifier is malformed")]
     MalformedSymbologyIdentifier,
     /// The symbology identifier says the barcode does not carry GS1 data.
-    #[error(
-        "this is a {} barcode ({symbology}), which does not carry GS1 data",
-        symbology_name(symbology)
-    )]
+    #[error("this is a {} barcode ({symbology}), which does not carry GS1 data", symbology_name(symbology))]
     NotGs1Symbology {
         /// The identifier as scanned, e.g. `]A0` (Code 39).
         symbology: String,
@@ -146,9 +143,7 @@ pub enum UnparseableReason {
         found: String,
     },
     /// A raw element string uses an AI this table does not know, so its length is unknown.
-    #[error(
-        "application identifier {ai:?} is not one this system knows, so the rest cannot be split safely"
-    )]
+    #[error("application identifier {ai:?} is not one this system knows, so the rest cannot be split safely")]
     UnknownAi {
         /// The leading digits (up to four) found there.
         ai: String,
@@ -261,9 +256,5 @@ fn label(ai: &str) -> String {
 }
 
 fn count(n: usize) -> String {
-    if n == 1 {
-        "1 character".to_owned()
-    } else {
-        format!("{n} characters")
-    }
+    if n == 1 { "1 character".to_owned() } else { format!("{n} characters") }
 }

@@ -28,10 +28,7 @@ pub struct Element {
 impl Element {
     /// Builds an element without checking it; [`crate::ElementString`] checks.
     pub fn new(ai: impl Into<String>, value: impl Into<String>) -> Element {
-        Element {
-            ai: ai.into(),
-            value: value.into(),
-        }
+        Element { ai: ai.into(), value: value.into() }
     }
 
     /// The AI table row, or `None` for an AI kept from bracketed input that the table
@@ -120,10 +117,7 @@ impl Parsed {
         if self.problems.is_empty() {
             Ok(self.scan)
         } else {
-            Err(ParseError {
-                scan: Box::new(self.scan),
-                problems: self.problems,
-            })
+            Err(ParseError { scan: Box::new(self.scan), problems: self.problems })
         }
     }
 }
@@ -176,15 +170,8 @@ pub fn parse(scan: &str, today: NaiveDate) -> Parsed {
     let chars: Vec<char> = scan.chars().collect();
     let is_padding = |c: &char| matches!(c, ' ' | '\t' | '\r' | '\n');
     let start = chars.iter().position(|c| !is_padding(c)).unwrap_or(0);
-    let end = chars
-        .iter()
-        .rposition(|c| !is_padding(c))
-        .map_or(0, |i| i + 1);
-    let mut reader = Reader {
-        chars: &chars[..end],
-        pos: start,
-        acc: Accumulator::new(today),
-    };
+    let end = chars.iter().rposition(|c| !is_padding(c)).map_or(0, |i| i + 1);
+    let mut reader = Reader { chars: &chars[..end], pos: start, acc: Accumulator::new(today) };
     reader.read_scan();
     reader.acc.finish()
 }
@@ -240,11 +227,7 @@ impl Reader<'_> {
         let symbology_at = self.pos;
         if self.peek() == Some(']') {
             let id = match self.chars.get(self.pos..self.pos + 3) {
-                Some(id @ [_, code, modifier])
-                    if code.is_ascii_alphabetic() && modifier.is_ascii_alphanumeric() =>
-                {
-                    id
-                }
+                Some(id @ [_, code, modifier]) if code.is_ascii_alphabetic() && modifier.is_ascii_alphanumeric() => id,
                 _ => {
                     return self.stop(self.pos, UnparseableReason::MalformedSymbologyIdentifier);
                 }
@@ -260,10 +243,7 @@ impl Reader<'_> {
         match kind {
             Some(SymbologyKind::NotGs1) => {
                 let symbology = self.acc.scan.symbology.clone().unwrap_or_default();
-                self.stop(
-                    symbology_at,
-                    UnparseableReason::NotGs1Symbology { symbology },
-                );
+                self.stop(symbology_at, UnparseableReason::NotGs1Symbology { symbology });
             }
             Some(SymbologyKind::PlainGtin) => self.read_plain_gtin(),
             _ if self.peek() == Some('(') => self.read_bracketed(),
@@ -277,10 +257,7 @@ impl Reader<'_> {
         }
         // Only separators after the identifier (e.g. `]d2` + FNC1) is still an empty scan.
         if self.acc.scan.elements.is_empty() && self.acc.problems.is_empty() {
-            self.acc.problems.push(Problem::Unparseable {
-                at: self.chars.len(),
-                reason: UnparseableReason::Empty,
-            });
+            self.acc.problems.push(Problem::Unparseable { at: self.chars.len(), reason: UnparseableReason::Empty });
         }
     }
 
@@ -290,26 +267,16 @@ impl Reader<'_> {
         match Gtin::parse(&digits) {
             Ok(gtin) => {
                 self.acc.scan.gtin = Some(gtin.clone());
-                self.acc
-                    .scan
-                    .elements
-                    .push(Element::new("01", gtin.as_str()));
+                self.acc.scan.elements.push(Element::new("01", gtin.as_str()));
             }
             Err(err) => self.acc.problems.push(match err {
-                GtinError::WrongLength { digits, .. } => Problem::WrongLength {
-                    ai: "01".to_owned(),
-                    value: digits,
-                    expected: ExpectedLength::GtinLengths,
-                },
-                GtinError::NotNumeric { digits } => Problem::NotNumeric {
-                    ai: "01".to_owned(),
-                    value: digits,
-                },
-                GtinError::BadCheckDigit { digits, expected } => Problem::BadCheckDigit {
-                    ai: "01".to_owned(),
-                    digits,
-                    expected,
-                },
+                GtinError::WrongLength { digits, .. } => {
+                    Problem::WrongLength { ai: "01".to_owned(), value: digits, expected: ExpectedLength::GtinLengths }
+                }
+                GtinError::NotNumeric { digits } => Problem::NotNumeric { ai: "01".to_owned(), value: digits },
+                GtinError::BadCheckDigit { digits, expected } => {
+                    Problem::BadCheckDigit { ai: "01".to_owned(), digits, expected }
+                }
             }),
         }
     }
@@ -364,11 +331,7 @@ impl Reader<'_> {
                 continue;
             }
             let start = self.pos;
-            let digits = self.chars[start..]
-                .iter()
-                .take(4)
-                .take_while(|c| c.is_ascii_digit())
-                .count();
+            let digits = self.chars[start..].iter().take(4).take_while(|c| c.is_ascii_digit()).count();
             if digits < 2 {
                 let found = self.chars[start..].iter().take(4).collect();
                 return self.stop(start, UnparseableReason::ExpectedAi { found });
@@ -388,11 +351,7 @@ impl Reader<'_> {
                 Length::Fixed(len) => len,
                 Length::Variable { .. } => usize::MAX,
             };
-            let value: String = self.chars[self.pos..]
-                .iter()
-                .take_while(|&&c| c != GS)
-                .take(limit)
-                .collect();
+            let value: String = self.chars[self.pos..].iter().take_while(|&&c| c != GS).take(limit).collect();
             self.pos += value.chars().count();
             self.acc.add(ai, value);
         }
@@ -408,11 +367,7 @@ struct Accumulator {
 
 impl Accumulator {
     fn new(today: NaiveDate) -> Accumulator {
-        Accumulator {
-            today,
-            scan: Gs1Scan::default(),
-            problems: Vec::new(),
-        }
+        Accumulator { today, scan: Gs1Scan::default(), problems: Vec::new() }
     }
 
     fn add(&mut self, ai: String, value: String) {
@@ -444,10 +399,7 @@ impl Accumulator {
     }
 
     fn finish(self) -> Parsed {
-        Parsed {
-            scan: self.scan,
-            problems: self.problems,
-        }
+        Parsed { scan: self.scan, problems: self.problems }
     }
 }
 
@@ -463,8 +415,7 @@ pub(crate) enum Checked {
 pub(crate) fn check_element(ai: &str, value: &str, today: NaiveDate) -> Result<Checked, Problem> {
     let Some(spec) = ai_spec(ai) else {
         // An "other" element from bracketed input: only what holds for every AI.
-        return check_characters(ai, value, Charset::Alphanumeric, 1, LONGEST_GS1_VALUE)
-            .map(|()| Checked::Other);
+        return check_characters(ai, value, Charset::Alphanumeric, 1, LONGEST_GS1_VALUE).map(|()| Checked::Other);
     };
     let (min, max) = (spec.length.min(), spec.length.max());
     check_characters(ai, value, spec.charset, min, max)?;
@@ -479,51 +430,32 @@ pub(crate) fn check_element(ai: &str, value: &str, today: NaiveDate) -> Result<C
                 expected,
             })?;
             match ai {
-                "01" | "02" => {
-                    Gtin::parse(value)
-                        .map(Checked::Gtin)
-                        .map_err(|_| Problem::NotNumeric {
-                            ai: ai.to_owned(),
-                            value: value.to_owned(),
-                        })
-                }
+                "01" | "02" => Gtin::parse(value)
+                    .map(Checked::Gtin)
+                    .map_err(|_| Problem::NotNumeric { ai: ai.to_owned(), value: value.to_owned() }),
                 _ => Ok(Checked::Other),
             }
         }
-        Content::Date => parse_yymmdd(value, today, true)
-            .map(Checked::Date)
-            .map_err(|fault| invalid_date(ai, value, fault)),
-        Content::DateTime => parse_yymmddhhmm(value, today)
-            .map(|_| Checked::Other)
-            .map_err(|fault| invalid_date(ai, value, fault)),
+        Content::Date => {
+            parse_yymmdd(value, today, true).map(Checked::Date).map_err(|fault| invalid_date(ai, value, fault))
+        }
+        Content::DateTime => {
+            parse_yymmddhhmm(value, today).map(|_| Checked::Other).map_err(|fault| invalid_date(ai, value, fault))
+        }
     }
 }
 
 fn invalid_date(ai: &str, value: &str, fault: crate::problem::DateFault) -> Problem {
-    Problem::InvalidDate {
-        ai: ai.to_owned(),
-        value: value.to_owned(),
-        fault,
-    }
+    Problem::InvalidDate { ai: ai.to_owned(), value: value.to_owned(), fault }
 }
 
-fn check_characters(
-    ai: &str,
-    value: &str,
-    charset: Charset,
-    min: usize,
-    max: usize,
-) -> Result<(), Problem> {
+fn check_characters(ai: &str, value: &str, charset: Charset, min: usize, max: usize) -> Result<(), Problem> {
     let len = value.chars().count();
     if !(min..=max).contains(&len) {
         return Err(Problem::WrongLength {
             ai: ai.to_owned(),
             value: value.to_owned(),
-            expected: if min == max {
-                ExpectedLength::Exactly(min)
-            } else {
-                ExpectedLength::Between { min, max }
-            },
+            expected: if min == max { ExpectedLength::Exactly(min) } else { ExpectedLength::Between { min, max } },
         });
     }
     let numeric_prefix = match charset {
@@ -533,17 +465,10 @@ fn check_characters(
     };
     for (i, c) in value.chars().enumerate() {
         if i < numeric_prefix && !c.is_ascii_digit() {
-            return Err(Problem::NotNumeric {
-                ai: ai.to_owned(),
-                value: value.to_owned(),
-            });
+            return Err(Problem::NotNumeric { ai: ai.to_owned(), value: value.to_owned() });
         }
         if !is_cset82(c) {
-            return Err(Problem::InvalidCharacter {
-                ai: ai.to_owned(),
-                value: value.to_owned(),
-                character: c,
-            });
+            return Err(Problem::InvalidCharacter { ai: ai.to_owned(), value: value.to_owned(), character: c });
         }
     }
     Ok(())
@@ -1086,21 +1011,13 @@ mod tests {
     #[test]
     fn expiry_day_itself_is_not_expired() {
         let expiry = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
-        assert!(!is_expired(
-            expiry,
-            NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()
-        ));
-        assert!(is_expired(
-            expiry,
-            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
-        ));
+        assert!(!is_expired(expiry, NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()));
+        assert!(is_expired(expiry, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()));
     }
 
     #[test]
     fn into_result_keeps_what_was_read() {
-        let err = parse("(01)09501101530003(17)271301", today())
-            .into_result()
-            .unwrap_err();
+        let err = parse("(01)09501101530003(17)271301", today()).into_result().unwrap_err();
         assert_eq!(err.scan.gtin().map(Gtin::as_str), Some("09501101530003"));
         assert_eq!(err.problems.len(), 1);
     }

@@ -3,8 +3,7 @@
 use chrono::NaiveDate;
 use proptest::prelude::*;
 use rxgate_barcode::{
-    AI_TABLE, AiSpec, Charset, Content, ElementString, Gtin, GtinError, Problem, gtin_check_digit,
-    parse,
+    AI_TABLE, AiSpec, Charset, Content, ElementString, Gtin, GtinError, Problem, gtin_check_digit, parse,
 };
 
 /// The day every property is checked on.
@@ -28,8 +27,7 @@ fn set82_text() -> impl Strategy<Value = String> {
 
 /// Expiry dates a reader in 2026 maps back to the same century (1977–2076, GS1 7.12).
 fn expiry() -> impl Strategy<Value = NaiveDate> {
-    (1977i32..=2076, 1u32..=12, 1u32..=31)
-        .prop_filter_map("real date", |(y, m, d)| NaiveDate::from_ymd_opt(y, m, d))
+    (1977i32..=2076, 1u32..=12, 1u32..=31).prop_filter_map("real date", |(y, m, d)| NaiveDate::from_ymd_opt(y, m, d))
 }
 
 /// A random pack label: GTIN always, the rest optional, serial sometimes before lot.
@@ -54,19 +52,14 @@ fn label() -> impl Strategy<Value = ElementString> {
                 Some(serial) => l.with_serial(serial).unwrap(),
                 None => l,
             };
-            if serial_first {
-                add_lot(add_serial(label))
-            } else {
-                add_serial(add_lot(label))
-            }
+            if serial_first { add_lot(add_serial(label)) } else { add_serial(add_lot(label)) }
         })
 }
 
 /// A valid (AI, value) for one table row, built from the row itself: this is what lets
 /// the round trip below exercise every AI's length, charset and separator rule.
 fn element_for(spec: &'static AiSpec) -> impl Strategy<Value = (String, String)> {
-    const SET82: &[u8] =
-        b"!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+    const SET82: &[u8] = b"!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
     let (min, max) = (spec.length.min(), spec.length.max());
     let numeric = match spec.charset {
         Charset::Numeric => usize::MAX,
@@ -83,17 +76,18 @@ fn element_for(spec: &'static AiSpec) -> impl Strategy<Value = (String, String)>
     )
         .prop_map(move |(decimals, picks, month, day, hour, minute)| {
             let ai = spec.ai.replace('n', &decimals.to_string());
-            let mut value: String = picks
-                .iter()
-                .enumerate()
-                .map(|(i, pick)| {
-                    if i < numeric {
-                        char::from(b'0' + (pick.index(10) as u8))
-                    } else {
-                        char::from(*pick.get(SET82))
-                    }
-                })
-                .collect();
+            let mut value: String =
+                picks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, pick)| {
+                        if i < numeric {
+                            char::from(b'0' + (pick.index(10) as u8))
+                        } else {
+                            char::from(*pick.get(SET82))
+                        }
+                    })
+                    .collect();
             match spec.content {
                 Content::Text => {}
                 Content::CheckDigit { digits } => {
@@ -113,11 +107,7 @@ fn element_for(spec: &'static AiSpec) -> impl Strategy<Value = (String, String)>
 fn any_elements() -> impl Strategy<Value = Vec<(String, String)>> {
     prop::sample::subsequence((0..AI_TABLE.len()).collect::<Vec<_>>(), 1..=6)
         .prop_shuffle()
-        .prop_flat_map(|rows| {
-            rows.into_iter()
-                .map(|row| element_for(&AI_TABLE[row]))
-                .collect::<Vec<_>>()
-        })
+        .prop_flat_map(|rows| rows.into_iter().map(|row| element_for(&AI_TABLE[row])).collect::<Vec<_>>())
 }
 
 /// Characters that matter to the parser, so random strings reach the deep branches.

@@ -74,7 +74,9 @@ fn understand<'r>(reg: &'r Registry, text: &str) -> Option<Allergy<'r>> {
     // "penicillin allergy", "allergic to sulfa": the allergen is the rest of the words.
     let trimmed: Vec<&str> = text
         .split_whitespace()
-        .filter(|w| !matches!(w.to_lowercase().as_str(), "allergy" | "allergic" | "to" | "intolerance" | "hypersensitivity"))
+        .filter(|w| {
+            !matches!(w.to_lowercase().as_str(), "allergy" | "allergic" | "to" | "intolerance" | "hypersensitivity")
+        })
         .collect();
     if trimmed.len() != text.split_whitespace().count() && !trimmed.is_empty() {
         return understand(reg, &trimmed.join(" "));
@@ -98,7 +100,9 @@ pub fn check(reg: &Registry, req: &AllergyRequest) -> AllergyReport {
             }
         }
     }
-    alerts.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.drug.cmp(&b.drug)).then_with(|| a.allergy.cmp(&b.allergy)));
+    alerts.sort_by(|a, b| {
+        b.severity.cmp(&a.severity).then_with(|| a.drug.cmp(&b.drug)).then_with(|| a.allergy.cmp(&b.allergy))
+    });
     AllergyReport { alerts, unknown }
 }
 
@@ -131,7 +135,11 @@ fn alert_for(reg: &Registry, drug: &Drug, allergy_text: &str, allergy: &Allergy<
                     AlertKind::SameClass,
                     Severity::Major,
                     None,
-                    format!("{inn} and {} are both {}; an allergy to one is presumed for the class.", reg.generic(*a).inn, c.name.to_lowercase()),
+                    format!(
+                        "{inn} and {} are both {}; an allergy to one is presumed for the class.",
+                        reg.generic(*a).inn,
+                        c.name.to_lowercase()
+                    ),
                     crate::citations(reg, &c.sources),
                 ));
             }
@@ -150,9 +158,8 @@ fn alert_for(reg: &Registry, drug: &Drug, allergy_text: &str, allergy: &Allergy<
             }
             cross_alert(reg, &Target::Class(*class), g).map(|c| cross(alert, reg, c))
         }
-        Allergy::Excipients(names) => excipient_alert(reg, drug, names).map(|(severity, note, sources)| {
-            alert(AlertKind::Excipient, severity, None, note, sources)
-        }),
+        Allergy::Excipients(names) => excipient_alert(reg, drug, names)
+            .map(|(severity, note, sources)| alert(AlertKind::Excipient, severity, None, note, sources)),
     }
 }
 
@@ -223,7 +230,8 @@ fn cross_alert<'r>(reg: &'r Registry, allergy: &Target, drug: GenericId) -> Opti
 /// products when no product was named (all of them → major; some → moderate, naming the
 /// products that are free of it).
 fn excipient_alert(reg: &Registry, drug: &Drug, allergen: &[String]) -> Option<(Severity, String, Vec<String>)> {
-    let contains = |p: ProductId| reg.product(p).excipients.iter().find(|e| allergen.contains(&e.name)).map(|e| e.name.clone());
+    let contains =
+        |p: ProductId| reg.product(p).excipients.iter().find(|e| allergen.contains(&e.name)).map(|e| e.name.clone());
     let products: Vec<ProductId> = match drug.product {
         Some(p) => vec![p],
         None => reg.products_of(drug.generic).to_vec(),
@@ -232,7 +240,8 @@ fn excipient_alert(reg: &Registry, drug: &Drug, allergen: &[String]) -> Option<(
     if with.is_empty() {
         return None;
     }
-    let free: Vec<&str> = products.iter().filter(|p| contains(**p).is_none()).map(|&p| reg.product(p).code.as_str()).collect();
+    let free: Vec<&str> =
+        products.iter().filter(|p| contains(**p).is_none()).map(|&p| reg.product(p).code.as_str()).collect();
     let sources = reg.excipient(&with[0].1).map(|e| crate::citations(reg, &e.sources)).unwrap_or_default();
     let listed: Vec<String> = with.iter().map(|(p, e)| format!("{} ({e})", reg.product(*p).code)).collect();
     if free.is_empty() {

@@ -52,9 +52,13 @@ pub enum VerifyError {
 impl std::fmt::Display for VerifyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            VerifyError::NothingExpected => f.write_str("`expected` must give a `gtin` or a `product` to compare the scan with"),
+            VerifyError::NothingExpected => {
+                f.write_str("`expected` must give a `gtin` or a `product` to compare the scan with")
+            }
             VerifyError::UnknownExpectedProduct(p) => write!(f, "expected product `{p}` is not in the formulary"),
-            VerifyError::BadExpectedGtin(g) => write!(f, "expected GTIN `{g}` is not a valid GTIN: {g} fails its check digit or length"),
+            VerifyError::BadExpectedGtin(g) => {
+                write!(f, "expected GTIN `{g}` is not a valid GTIN: {g} fails its check digit or length")
+            }
         }
     }
 }
@@ -70,7 +74,9 @@ enum Want {
 
 pub fn verify(reg: &Registry, scan: &str, expected: &Expected, today: NaiveDate) -> Result<Verification, VerifyError> {
     let want = match (&expected.gtin, &expected.product) {
-        (Some(g), _) => Want::Gtin(Gtin::parse(g).map_err(|_| VerifyError::BadExpectedGtin(g.clone()))?.as_str().to_string()),
+        (Some(g), _) => {
+            Want::Gtin(Gtin::parse(g).map_err(|_| VerifyError::BadExpectedGtin(g.clone()))?.as_str().to_string())
+        }
         (None, Some(name)) => {
             let r = reg.resolve(name).ok_or_else(|| VerifyError::UnknownExpectedProduct(name.clone()))?;
             match r.product {
@@ -95,19 +101,15 @@ pub fn verify(reg: &Registry, scan: &str, expected: &Expected, today: NaiveDate)
     let scanned = parsed.gtin.as_deref().and_then(|g| reg.product_by_gtin(g));
 
     match (&parsed.gtin, scanned) {
-        (None, _) if problems.is_empty() => problems.push(Problem {
-            code: "no_gtin",
-            message: "the scan holds no product identifier (AI 01)".to_string(),
-        }),
+        (None, _) if problems.is_empty() => problems
+            .push(Problem { code: "no_gtin", message: "the scan holds no product identifier (AI 01)".to_string() }),
         (None, _) => {}
         (Some(g), None) => {
             // A GTIN we do not stock can still be compared with an expected GTIN, but it can
             // never match an expected product or generic.
             if !matches!(&want, Want::Gtin(w) if w == g) {
-                problems.push(Problem {
-                    code: "unknown_product",
-                    message: format!("GTIN {g} is not in the formulary"),
-                });
+                problems
+                    .push(Problem { code: "unknown_product", message: format!("GTIN {g} is not in the formulary") });
             }
         }
         (Some(_), Some(_)) => {}
@@ -124,8 +126,12 @@ pub fn verify(reg: &Registry, scan: &str, expected: &Expected, today: NaiveDate)
                 Want::Product(p) => format!("{} ({})", reg.product(*p).code, reg.product(*p).strength),
                 Want::Generic(generic) => format!("a product of {}", reg.generic(*generic).inn),
             };
-            let got = scanned.map_or_else(|| format!("GTIN {g}"), |p| format!("{} ({})", reg.product(p).code, reg.product(p).strength));
-            problems.push(Problem { code: "wrong_product", message: format!("scanned {got}, expected {expected_text}") });
+            let got = scanned.map_or_else(
+                || format!("GTIN {g}"),
+                |p| format!("{} ({})", reg.product(p).code, reg.product(p).strength),
+            );
+            problems
+                .push(Problem { code: "wrong_product", message: format!("scanned {got}, expected {expected_text}") });
         }
     }
     if let Some(expiry) = parsed.expiry {

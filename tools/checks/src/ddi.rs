@@ -110,7 +110,8 @@ pub fn check(reg: &Registry, req: &DdiRequest) -> DdiReport {
     }
     interactions.extend(group_findings(reg, &new, &active));
 
-    interactions.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.drugs.cmp(&b.drugs)).then(a.rule.cmp(&b.rule)));
+    interactions
+        .sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.drugs.cmp(&b.drugs)).then(a.rule.cmp(&b.rule)));
     interactions.dedup_by(|a, b| a.drugs == b.drugs && a.rule == b.rule);
     let highest_severity = interactions.iter().map(|i| i.severity).max();
     DdiReport { interactions, highest_severity, unknown }
@@ -138,7 +139,14 @@ impl PairFinding<'_> {
         }
     }
 
-    fn into_interaction(self, reg: &Registry, x: &Drug, y: &Drug, y_active: bool, alternatives: Vec<String>) -> Interaction {
+    fn into_interaction(
+        self,
+        reg: &Registry,
+        x: &Drug,
+        y: &Drug,
+        y_active: bool,
+        alternatives: Vec<String>,
+    ) -> Interaction {
         let (a, b) = (reg.generic(self.a).inn.as_str(), reg.generic(self.b).inn.as_str());
         let input_of = |g: GenericId| if g == x.generic { x.input.clone() } else { y.input.clone() };
         let (kind, rule, text, sources, severity, interruptive): (_, String, &InteractionText, &[SourceId], _, _) =
@@ -177,7 +185,11 @@ impl PairFinding<'_> {
             other_mechanisms: self
                 .others
                 .iter()
-                .map(|r| OtherMechanism { rule: r.id.clone(), severity: r.severity, mechanism: fill(&r.text.mechanism, a, b) })
+                .map(|r| OtherMechanism {
+                    rule: r.id.clone(),
+                    severity: r.severity,
+                    mechanism: fill(&r.text.mechanism, a, b),
+                })
                 .collect(),
         }
     }
@@ -265,7 +277,10 @@ fn alternatives_for(reg: &Registry, found: &PairFinding<'_>, everyone: &[(&Drug,
         FindingSource::Curated(c) if !c.alternatives.is_empty() => {
             let mut out: Vec<String> = Vec::new();
             for &alt in &c.alternatives {
-                if is_clean_alternative(reg, alt, None, everyone) {
+                // The alternative replaces the side it is an alternative to: the one in its
+                // ATC therapeutic subgroup (e.g. azithromycin replaces clarithromycin, J01F).
+                let replaced = [found.a, found.b].into_iter().find(|&side| same_subgroup(reg, side, alt));
+                if is_clean_alternative(reg, alt, replaced, everyone) {
                     out.push(reg.generic(alt).inn.clone());
                 }
             }
@@ -296,7 +311,18 @@ fn alternatives_for(reg: &Registry, found: &PairFinding<'_>, everyone: &[(&Drug,
     out
 }
 
-fn is_clean_alternative(reg: &Registry, candidate: GenericId, replaced: Option<GenericId>, everyone: &[(&Drug, bool)]) -> bool {
+/// Same ATC therapeutic subgroup (level 3, e.g. `J01F` macrolides and lincosamides).
+fn same_subgroup(reg: &Registry, a: GenericId, b: GenericId) -> bool {
+    let level3 = |g: GenericId| reg.generic(g).atc.first().and_then(|c| c.get(..4)).map(str::to_string);
+    level3(a).is_some() && level3(a) == level3(b)
+}
+
+fn is_clean_alternative(
+    reg: &Registry,
+    candidate: GenericId,
+    replaced: Option<GenericId>,
+    everyone: &[(&Drug, bool)],
+) -> bool {
     everyone.iter().all(|(d, _)| {
         if Some(d.generic) == replaced {
             return true;
@@ -329,7 +355,12 @@ fn duplication(reg: &Registry, x: &Drug, y: &Drug, y_active: bool, class: ClassI
         severity: Severity::Moderate,
         kind: FindingKind::Duplication,
         rule: format!("duplication:{}", class.id),
-        mechanism: format!("Therapeutic duplication: {} and {} are both {}.", pair[0].0, pair[1].0, class.name.to_lowercase()),
+        mechanism: format!(
+            "Therapeutic duplication: {} and {} are both {}.",
+            pair[0].0,
+            pair[1].0,
+            class.name.to_lowercase()
+        ),
         effect: "Additive effect and adverse effects of the same class, usually without added benefit.".to_string(),
         management: "Confirm that both are intended; otherwise stop one.".to_string(),
         alternatives: Vec::new(),

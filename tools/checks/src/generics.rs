@@ -59,7 +59,8 @@ pub fn suggest(reg: &Registry, drug: &str) -> SuggestReport {
         let b = reg.product(base);
         for &p in reg.products_of(generic) {
             let c = reg.product(p);
-            if p == base || !same_presentation(reg, p, base) || !c.bioequivalent || c.unit_price_sen >= b.unit_price_sen {
+            if p == base || !same_presentation(reg, p, base) || !c.bioequivalent || c.unit_price_sen >= b.unit_price_sen
+            {
                 continue;
             }
             let saving = (b.unit_price_sen - c.unit_price_sen) as f64 * 100.0 / b.unit_price_sen as f64;

@@ -106,7 +106,8 @@ pub fn check(reg: &Registry, req: &HalalRequest, preference: Preference, today: 
     match req {
         HalalRequest::Drugs(names) => {
             let (drugs, unknown) = resolve_drugs(reg, names);
-            let results = drugs.iter().map(|d| drug_result(reg, &d.input, d.generic, d.product, preference, today)).collect();
+            let results =
+                drugs.iter().map(|d| drug_result(reg, &d.input, d.generic, d.product, preference, today)).collect();
             HalalReport { results, unknown }
         }
         HalalRequest::Ingredients(list) => {
@@ -117,7 +118,10 @@ pub fn check(reg: &Registry, req: &HalalRequest, preference: Preference, today: 
             for i in list {
                 let source = i.source.clone().unwrap_or_else(|| "unknown".to_string());
                 let (s, concern, needs) = judge(reg, &i.name, &source);
-                if reg.excipient(&i.name).is_none() && reg.generic_by_inn(&i.name).is_none() && !unknown.contains(&i.name) {
+                if reg.excipient(&i.name).is_none()
+                    && reg.generic_by_inn(&i.name).is_none()
+                    && !unknown.contains(&i.name)
+                {
                     unknown.push(i.name.clone());
                 }
                 status = status.max(s);
@@ -199,13 +203,23 @@ fn product_status(reg: &Registry, p: ProductId, today: Option<NaiveDate>) -> Pro
         status = HalalStatus::Halal;
         concerns.clear();
     }
-    ProductStatus { product: product.code.clone(), status, concerns, certificate: certificate.map(|c| c.number.clone()) }
+    ProductStatus {
+        product: product.code.clone(),
+        status,
+        concerns,
+        certificate: certificate.map(|c| c.number.clone()),
+    }
 }
 
 fn necessity_applies(reg: &Registry, p: ProductId) -> bool {
     let product = reg.product(p);
     let active = product.active_source.as_ref().map(|s| (reg.generic(product.generic).inn.clone(), s.clone()));
-    product.excipients.iter().map(|e| (e.name.clone(), e.source.clone())).chain(active).any(|(n, s)| judge(reg, &n, &s).2)
+    product
+        .excipients
+        .iter()
+        .map(|e| (e.name.clone(), e.source.clone()))
+        .chain(active)
+        .any(|(n, s)| judge(reg, &n, &s).2)
 }
 
 fn drug_result(
@@ -218,8 +232,11 @@ fn drug_result(
 ) -> HalalResult {
     let all = reg.products_of(generic);
     let statuses: Vec<(ProductId, ProductStatus)> = all.iter().map(|&p| (p, product_status(reg, p, today))).collect();
-    let alternatives: Vec<String> =
-        statuses.iter().filter(|(p, s)| s.status == HalalStatus::Halal && Some(*p) != product).map(|(_, s)| s.product.clone()).collect();
+    let alternatives: Vec<String> = statuses
+        .iter()
+        .filter(|(p, s)| s.status == HalalStatus::Halal && Some(*p) != product)
+        .map(|(_, s)| s.product.clone())
+        .collect();
     let judged: Vec<&(ProductId, ProductStatus)> = match product {
         Some(p) => statuses.iter().filter(|(q, _)| *q == p).collect(),
         None => statuses.iter().collect(),

@@ -185,11 +185,8 @@ pub(crate) fn read(
             continue;
         }
         let columns = csv_field_columns(lines.get(line - 1).copied().unwrap_or(""));
-        let cells = record
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (columns.get(i).copied().unwrap_or(1), f.to_string()))
-            .collect();
+        let cells =
+            record.iter().enumerate().map(|(i, f)| (columns.get(i).copied().unwrap_or(1), f.to_string())).collect();
         rows.push(Row { file, line, cells, header: header.clone() });
     }
     ok.then_some(Table { rows })

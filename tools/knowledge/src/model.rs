@@ -134,7 +134,10 @@ pub enum Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Condition {
     /// Has the property, at one of the levels when levels are given.
-    Property { kind: String, levels: Vec<String> },
+    Property {
+        kind: String,
+        levels: Vec<String>,
+    },
     Class(ClassId),
     Generic(GenericId),
 }

@@ -210,9 +210,9 @@ impl Registry {
         match condition {
             Condition::Generic(g) => *g == generic,
             Condition::Class(c) => self.in_class(generic, *c),
-            Condition::Property { kind, levels } => self
-                .property(generic, kind)
-                .is_some_and(|p| levels.is_empty() || levels.iter().any(|l| *l == p.level)),
+            Condition::Property { kind, levels } => {
+                self.property(generic, kind).is_some_and(|p| levels.is_empty() || levels.iter().any(|l| *l == p.level))
+            }
         }
     }
 
@@ -284,9 +284,11 @@ impl Registry {
         if kept.is_empty() || kept.len() == key.split(' ').count() {
             return None;
         }
-        self.names
-            .get(&kept.join(" "))
-            .map(|t| Resolved { generic: t.generic, product: t.product, matched: NameMatch::Normalised })
+        self.names.get(&kept.join(" ")).map(|t| Resolved {
+            generic: t.generic,
+            product: t.product,
+            matched: NameMatch::Normalised,
+        })
     }
 
     fn is_droppable(&self, word: &str) -> bool {
@@ -337,8 +339,12 @@ impl Registry {
         for (i, s) in self.stock.iter().enumerate() {
             self.stock_by_product[s.product.index()].push(i);
         }
-        self.product_by_gtin =
-            self.products.iter().enumerate().filter_map(|(i, p)| Some((p.gtin.clone()?, ProductId(i as u32)))).collect();
+        self.product_by_gtin = self
+            .products
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| Some((p.gtin.clone()?, ProductId(i as u32))))
+            .collect();
         self.excipient_by_name.clear();
         for (i, e) in self.excipients.iter().enumerate() {
             for name in std::iter::once(&e.name).chain(&e.synonyms) {

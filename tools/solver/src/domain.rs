@@ -7,13 +7,7 @@
 
 use std::cmp::Ordering;
 
-use num_bigint::BigInt;
-use num_integer::Integer;
-use num_rational::BigRational;
-use num_traits::{Signed, Zero};
-
-/// Exact rational used throughout the solver.
-pub(crate) type Q = BigRational;
+pub(crate) use crate::rational::Q;
 
 /// One end of an interval.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,10 +18,7 @@ pub(crate) struct Bound {
 
 impl Bound {
     pub(crate) fn inclusive(value: Q) -> Bound {
-        Bound {
-            value,
-            inclusive: true,
-        }
+        Bound { value, inclusive: true }
     }
 }
 
@@ -38,11 +29,7 @@ pub(crate) enum Domain {
     Set(Vec<Q>),
     /// `min`/`max` absent means unbounded. `incr` lists positive step sizes, sorted, none a
     /// multiple of another; a value is on the grid when it is a multiple of any of them.
-    Interval {
-        min: Option<Bound>,
-        max: Option<Bound>,
-        incr: Vec<Q>,
-    },
+    Interval { min: Option<Bound>, max: Option<Bound>, incr: Vec<Q> },
 }
 
 /// Limits that keep computation bounded.
@@ -93,11 +80,7 @@ impl Op {
 
 impl Domain {
     pub(crate) fn unrestricted() -> Domain {
-        Domain::Interval {
-            min: None,
-            max: None,
-            incr: Vec::new(),
-        }
+        Domain::Interval { min: None, max: None, incr: Vec::new() }
     }
 
     pub(crate) fn is_unrestricted(&self) -> bool {
@@ -124,10 +107,9 @@ impl Domain {
     /// Smallest and largest value as inclusive/exclusive bounds.
     pub(crate) fn hull(&self) -> (Option<Bound>, Option<Bound>) {
         match self {
-            Domain::Set(values) => (
-                values.first().cloned().map(Bound::inclusive),
-                values.last().cloned().map(Bound::inclusive),
-            ),
+            Domain::Set(values) => {
+                (values.first().cloned().map(Bound::inclusive), values.last().cloned().map(Bound::inclusive))
+            }
             Domain::Interval { min, max, .. } => (min.clone(), max.clone()),
         }
     }
@@ -179,16 +161,8 @@ impl Domain {
                 Domain::Set(kept)
             }
             (
-                Domain::Interval {
-                    min: min1,
-                    max: max1,
-                    incr: incr1,
-                },
-                Domain::Interval {
-                    min: min2,
-                    max: max2,
-                    incr: incr2,
-                },
+                Domain::Interval { min: min1, max: max1, incr: incr1 },
+                Domain::Interval { min: min2, max: max2, incr: incr2 },
             ) => Domain::Interval {
                 min: tighter_min(min1.as_ref(), min2.as_ref()),
                 max: tighter_max(max1.as_ref(), max2.as_ref()),
@@ -210,14 +184,8 @@ impl Domain {
         match self {
             Domain::Set(values) => Domain::Set(values.iter().rev().map(|v| -v).collect()),
             Domain::Interval { min, max, incr } => Domain::Interval {
-                min: max.as_ref().map(|b| Bound {
-                    value: -&b.value,
-                    inclusive: b.inclusive,
-                }),
-                max: min.as_ref().map(|b| Bound {
-                    value: -&b.value,
-                    inclusive: b.inclusive,
-                }),
+                min: max.as_ref().map(|b| Bound { value: -&b.value, inclusive: b.inclusive }),
+                max: min.as_ref().map(|b| Bound { value: -&b.value, inclusive: b.inclusive }),
                 incr: incr.clone(),
             },
         }
@@ -226,16 +194,8 @@ impl Domain {
 
 /// Computes an over-approximation of `{a op b | a ∈ left, b ∈ right}`. Notes explain any
 /// precision that was given up because of a limit.
-pub(crate) fn calculate(
-    op: Op,
-    left: &Domain,
-    right: &Domain,
-    limits: &Limits,
-    notes: &mut Vec<String>,
-) -> Domain {
-    if matches!(left, Domain::Set(v) if v.is_empty())
-        || matches!(right, Domain::Set(v) if v.is_empty())
-    {
+pub(crate) fn calculate(op: Op, left: &Domain, right: &Domain, limits: &Limits, notes: &mut Vec<String>) -> Domain {
+    if matches!(left, Domain::Set(v) if v.is_empty()) || matches!(right, Domain::Set(v) if v.is_empty()) {
         return Domain::Set(Vec::new());
     }
     match op {
@@ -259,10 +219,7 @@ fn divide(left: &Domain, right: &Domain, limits: &Limits, notes: &mut Vec<String
             }
             Domain::Interval { min, max, incr } => {
                 let exclude_zero = |bound: &Option<Bound>| match bound {
-                    Some(b) if b.value.is_zero() => Some(Bound {
-                        value: Q::zero(),
-                        inclusive: false,
-                    }),
+                    Some(b) if b.value.is_zero() => Some(Bound { value: Q::zero(), inclusive: false }),
                     other => other.clone(),
                 };
                 let min_zero = min.as_ref().is_some_and(|b| b.value.is_zero());
@@ -271,11 +228,7 @@ fn divide(left: &Domain, right: &Domain, limits: &Limits, notes: &mut Vec<String
                     // Zero strictly inside the divisor: the quotient is unbounded both ways.
                     return Domain::unrestricted();
                 }
-                let trimmed = Domain::Interval {
-                    min: exclude_zero(min),
-                    max: exclude_zero(max),
-                    incr: incr.clone(),
-                };
+                let trimmed = Domain::Interval { min: exclude_zero(min), max: exclude_zero(max), incr: incr.clone() };
                 return divide(left, &trimmed, limits, notes);
             }
         }
@@ -331,11 +284,7 @@ fn combine(op: Op, left: &Domain, right: &Domain, limits: &Limits, notes: &mut V
             }
         } else {
             let (min, max) = interval_bounds(op, left, right);
-            return Domain::Interval {
-                min,
-                max,
-                incr: Vec::new(),
-            };
+            return Domain::Interval { min, max, incr: Vec::new() };
         }
     }
     let (min, max) = interval_bounds(op, left, right);
@@ -376,11 +325,7 @@ fn combined_increments(op: Op, left: &Domain, right: &Domain, limits: &Limits) -
             }
         }
         let steps = minimal_increments(steps);
-        if steps.len() > limits.max_increments {
-            Vec::new()
-        } else {
-            steps
-        }
+        if steps.len() > limits.max_increments { Vec::new() } else { steps }
     };
     match op {
         Op::Add | Op::Subtract => pairwise(&steps_of(left), &steps_of(right), &rational_gcd),
@@ -392,9 +337,7 @@ fn combined_increments(op: Op, left: &Domain, right: &Domain, limits: &Limits) -
                 }
             };
             match (left, right) {
-                (Domain::Set(_), Domain::Set(_)) => {
-                    pairwise(&steps_of(left), &steps_of(right), &|x, y| x * y)
-                }
+                (Domain::Set(_), Domain::Set(_)) => pairwise(&steps_of(left), &steps_of(right), &|x, y| x * y),
                 _ => pairwise(&set_members(left), &set_members(right), &|x, y| x * y),
             }
         }
@@ -406,32 +349,13 @@ fn combined_increments(op: Op, left: &Domain, right: &Domain, limits: &Limits) -
 }
 
 fn set_gcd(values: &[Q]) -> Option<Q> {
-    let gcd = values
-        .iter()
-        .fold(Q::zero(), |acc, value| rational_gcd(&acc, value));
+    let gcd = values.iter().fold(Q::zero(), |acc, value| acc.gcd(value));
     (!gcd.is_zero()).then_some(gcd)
 }
 
-/// gcd(a/b, c/d) = gcd(a, c) / lcm(b, d) for reduced fractions; gcd(0, x) = |x|.
-pub(crate) fn rational_gcd(x: &Q, y: &Q) -> Q {
-    if x.is_zero() {
-        return y.abs();
-    }
-    if y.is_zero() {
-        return x.abs();
-    }
-    Q::new(
-        x.numer().gcd(y.numer()),
-        x.denom().lcm(y.denom()),
-    )
-}
-
-/// lcm(a/b, c/d) = lcm(a, c) / gcd(b, d) for reduced, positive fractions.
-pub(crate) fn rational_lcm(x: &Q, y: &Q) -> Q {
-    Q::new(
-        x.numer().lcm(y.numer()),
-        x.denom().gcd(y.denom()),
-    )
+/// gcd of two step sizes (see [`Q::gcd`]); a named function so closures can take it.
+fn rational_gcd(x: &Q, y: &Q) -> Q {
+    x.gcd(y)
 }
 
 fn is_multiple(value: &Q, step: &Q) -> bool {
@@ -469,15 +393,11 @@ fn intersect_grids(current: &[Q], computed: &[Q], max_increments: usize) -> Vec<
     let mut steps = Vec::with_capacity(current.len() * computed.len());
     for i in current {
         for j in computed {
-            steps.push(rational_lcm(i, j));
+            steps.push(i.lcm(j));
         }
     }
     let steps = minimal_increments(steps);
-    if steps.len() > max_increments {
-        current.to_vec()
-    } else {
-        steps
-    }
+    if steps.len() > max_increments { current.to_vec() } else { steps }
 }
 
 fn above(value: &Q, min: Option<&Bound>) -> bool {
@@ -503,10 +423,7 @@ fn tighter_min(a: Option<&Bound>, b: Option<&Bound>) -> Option<Bound> {
         (Some(x), Some(y)) => Some(match x.value.cmp(&y.value) {
             Ordering::Greater => x.clone(),
             Ordering::Less => y.clone(),
-            Ordering::Equal => Bound {
-                value: x.value.clone(),
-                inclusive: x.inclusive && y.inclusive,
-            },
+            Ordering::Equal => Bound { value: x.value.clone(), inclusive: x.inclusive && y.inclusive },
         }),
     }
 }
@@ -518,10 +435,7 @@ fn tighter_max(a: Option<&Bound>, b: Option<&Bound>) -> Option<Bound> {
         (Some(x), Some(y)) => Some(match x.value.cmp(&y.value) {
             Ordering::Less => x.clone(),
             Ordering::Greater => y.clone(),
-            Ordering::Equal => Bound {
-                value: x.value.clone(),
-                inclusive: x.inclusive && y.inclusive,
-            },
+            Ordering::Equal => Bound { value: x.value.clone(), inclusive: x.inclusive && y.inclusive },
         }),
     }
 }
@@ -532,11 +446,11 @@ fn snap_up(bound: &Bound, incr: &[Q]) -> Bound {
         .iter()
         .map(|step| {
             let quotient = &bound.value / step;
-            let mut k: BigInt = quotient.ceil().to_integer();
+            let mut k = quotient.ceil();
             if !bound.inclusive && quotient.is_integer() {
-                k += 1;
+                k = &k + &Q::one();
             }
-            Q::from_integer(k) * step
+            &k * step
         })
         .min()
         .unwrap_or_else(|| bound.value.clone());
@@ -549,11 +463,11 @@ fn snap_down(bound: &Bound, incr: &[Q]) -> Bound {
         .iter()
         .map(|step| {
             let quotient = &bound.value / step;
-            let mut k: BigInt = quotient.floor().to_integer();
+            let mut k = quotient.floor();
             if !bound.inclusive && quotient.is_integer() {
-                k -= 1;
+                k = &k - &Q::one();
             }
-            Q::from_integer(k) * step
+            &k * step
         })
         .max()
         .unwrap_or_else(|| bound.value.clone());
@@ -586,11 +500,7 @@ impl End {
     }
 
     fn infinite(sign: Ordering) -> End {
-        if sign == Ordering::Less {
-            End::NegInf
-        } else {
-            End::PosInf
-        }
+        if sign == Ordering::Less { End::NegInf } else { End::PosInf }
     }
 
     fn from_min(bound: Option<&Bound>) -> End {
@@ -624,11 +534,7 @@ fn corner(op: Op, a: &End, b: &End) -> End {
                 let _ = infinite;
                 End::Finite(Q::zero(), *i)
             }
-            _ => End::infinite(if a.sign() == b.sign() {
-                Ordering::Greater
-            } else {
-                Ordering::Less
-            }),
+            _ => End::infinite(if a.sign() == b.sign() { Ordering::Greater } else { Ordering::Less }),
         },
     }
 }
@@ -664,12 +570,9 @@ fn interval_bounds(op: Op, left: &Domain, right: &Domain) -> (Option<Bound>, Opt
     };
     let corners: Vec<End> = match op {
         Op::Add | Op::Subtract => vec![corner(op, &a_lo, &b_lo), corner(op, &a_hi, &b_hi)],
-        Op::Multiply | Op::Divide => vec![
-            corner(op, &a_lo, &b_lo),
-            corner(op, &a_lo, &b_hi),
-            corner(op, &a_hi, &b_lo),
-            corner(op, &a_hi, &b_hi),
-        ],
+        Op::Multiply | Op::Divide => {
+            vec![corner(op, &a_lo, &b_lo), corner(op, &a_lo, &b_hi), corner(op, &a_hi, &b_lo), corner(op, &a_hi, &b_hi)]
+        }
     };
     let pick = |wanted: Ordering| -> End {
         let mut best = corners[0].clone();
@@ -698,7 +601,7 @@ mod tests {
     use super::*;
 
     fn q(text: &str) -> Q {
-        rxgate_units::Number::parse(text).expect("number").into_ratio()
+        Q::from_big(rxgate_units::Number::parse(text).expect("number").as_ratio())
     }
 
     fn bound(text: &str) -> Option<Bound> {
@@ -706,41 +609,27 @@ mod tests {
             "" => None,
             _ => {
                 let inclusive = !text.ends_with('x');
-                Some(Bound {
-                    value: q(text.trim_end_matches('x')),
-                    inclusive,
-                })
+                Some(Bound { value: q(text.trim_end_matches('x')), inclusive })
             }
         }
     }
 
     /// `"[1..2]"`-free shorthand: `("1", "2x")` is 1 inclusive to 2 exclusive.
     fn interval(min: &str, max: &str) -> Domain {
-        Domain::Interval {
-            min: bound(min),
-            max: bound(max),
-            incr: Vec::new(),
-        }
+        Domain::Interval { min: bound(min), max: bound(max), incr: Vec::new() }
     }
 
     fn limits() -> Limits {
-        Limits {
-            max_set_size: 1000,
-            max_pairwise: 100_000,
-            max_increments: 16,
-            only_min_incr_max: false,
-        }
+        Limits { max_set_size: 1000, max_pairwise: 100_000, max_increments: 16, only_min_incr_max: false }
     }
 
     fn show(domain: &Domain) -> String {
         let (min, max) = domain.hull();
         let end = |b: Option<Bound>| match b {
             None => "_".to_owned(),
-            Some(b) => format!(
-                "{}{}",
-                rxgate_units::Number::from(b.value),
-                if b.inclusive { "" } else { "x" }
-            ),
+            Some(b) => {
+                format!("{}{}", rxgate_units::Number::from(b.value.to_big()), if b.inclusive { "" } else { "x" })
+            }
         };
         format!("{}..{}", end(min), end(max))
     }
@@ -767,13 +656,8 @@ mod tests {
             (("0", "10"), Op::Divide, ("0", "2"), "_.._"),
             (("1", "10"), Op::Divide, ("0", "2"), "1/2.._"),
         ] {
-            let result = calculate(
-                op,
-                &interval(left.0, left.1),
-                &interval(right.0, right.1),
-                &limits(),
-                &mut Vec::new(),
-            );
+            let result =
+                calculate(op, &interval(left.0, left.1), &interval(right.0, right.1), &limits(), &mut Vec::new());
             assert_eq!(show(&result), expected, "{left:?} {op:?} {right:?}");
         }
     }
@@ -791,31 +675,17 @@ mod tests {
             panic!("a higher minimum narrows");
         };
         assert_eq!(snapped, with_incr("6", "", &["2"]));
-        assert!(matches!(
-            snapped.restrict(&interval("1", ""), &limits()),
-            Restricted::Same
-        ));
-        assert_eq!(
-            with_incr("3x", "7", &["2"]).normalized(),
-            Some(with_incr("4", "6", &["2"]))
-        );
-        assert_eq!(
-            with_incr("", "5x", &["2"]).normalized(),
-            Some(with_incr("", "4", &["2"]))
-        );
+        assert!(matches!(snapped.restrict(&interval("1", ""), &limits()), Restricted::Same));
+        assert_eq!(with_incr("3x", "7", &["2"]).normalized(), Some(with_incr("4", "6", &["2"])));
+        assert_eq!(with_incr("", "5x", &["2"]).normalized(), Some(with_incr("", "4", &["2"])));
         let fine = with_incr("", "", &["1/10"]);
-        let Restricted::Narrowed(coarse) = fine.restrict(&with_incr("", "", &["1/2"]), &limits())
-        else {
+        let Restricted::Narrowed(coarse) = fine.restrict(&with_incr("", "", &["1/2"]), &limits()) else {
             panic!("a coarser grid narrows");
         };
         assert_eq!(coarse, with_incr("", "", &["1/2"]));
+        assert!(matches!(coarse.restrict(&with_incr("", "", &["1/10"]), &limits()), Restricted::Same));
         assert!(matches!(
-            coarse.restrict(&with_incr("", "", &["1/10"]), &limits()),
-            Restricted::Same
-        ));
-        assert!(matches!(
-            with_incr("11/100", "19/100", &["1/10"])
-                .restrict(&Domain::unrestricted(), &limits()),
+            with_incr("11/100", "19/100", &["1/10"]).restrict(&Domain::unrestricted(), &limits()),
             Restricted::Empty
         ));
     }
@@ -823,34 +693,12 @@ mod tests {
     #[test]
     fn products_of_sets_are_exact_and_bounded() {
         let set = |xs: &[&str]| Domain::Set(xs.iter().map(|s| q(s)).collect());
-        let product = calculate(
-            Op::Multiply,
-            &set(&["3", "6"]),
-            &set(&["2", "4", "6"]),
-            &limits(),
-            &mut Vec::new(),
-        );
+        let product = calculate(Op::Multiply, &set(&["3", "6"]), &set(&["2", "4", "6"]), &limits(), &mut Vec::new());
         assert_eq!(product, set(&["6", "12", "18", "24", "36"]));
-        let small = Limits {
-            max_set_size: 3,
-            ..limits()
-        };
+        let small = Limits { max_set_size: 3, ..limits() };
         let mut notes = Vec::new();
-        let fallback = calculate(
-            Op::Multiply,
-            &set(&["3", "6"]),
-            &set(&["2", "4", "6"]),
-            &small,
-            &mut notes,
-        );
-        assert_eq!(
-            fallback,
-            Domain::Interval {
-                min: bound("6"),
-                max: bound("36"),
-                incr: vec![q("6")],
-            }
-        );
+        let fallback = calculate(Op::Multiply, &set(&["3", "6"]), &set(&["2", "4", "6"]), &small, &mut notes);
+        assert_eq!(fallback, Domain::Interval { min: bound("6"), max: bound("36"), incr: vec![q("6")] });
         assert_eq!(notes.len(), 1, "{notes:?}");
     }
 }

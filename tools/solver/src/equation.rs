@@ -41,11 +41,7 @@ impl Equation {
         if terms.is_empty() || result.is_empty() || terms.iter().any(|t| t.is_empty()) {
             return None;
         }
-        Some(Equation {
-            result: result.to_owned(),
-            kind,
-            terms: terms.iter().map(|t| (*t).to_owned()).collect(),
-        })
+        Some(Equation { result: result.to_owned(), kind, terms: terms.iter().map(|t| (*t).to_owned()).collect() })
     }
 
     /// Parses `x = a * b`, `x = a + b + c` or `x = a`. Names are any run of characters other
@@ -67,10 +63,7 @@ impl Equation {
             Some(Token::Equals(_)) => {}
             Some(token) => return Err(error(token.column(), "expected `=` after the first name")),
             None => {
-                return Err(error(
-                    text.chars().count() + 1,
-                    "expected `=` after the first name",
-                ));
+                return Err(error(text.chars().count() + 1, "expected `=` after the first name"));
             }
         }
         let mut terms = Vec::new();
@@ -80,20 +73,13 @@ impl Equation {
                 Some(Token::Name(name, _)) => terms.push(name.clone()),
                 Some(token) => return Err(error(token.column(), "expected a variable name")),
                 None => {
-                    return Err(error(
-                        text.chars().count() + 1,
-                        "expected a variable name after `=` or an operator",
-                    ));
+                    return Err(error(text.chars().count() + 1, "expected a variable name after `=` or an operator"));
                 }
             }
             match iter.next() {
                 None => break,
                 Some(Token::Operator(op, column)) => {
-                    let this = if *op == '*' {
-                        EquationKind::Product
-                    } else {
-                        EquationKind::Sum
-                    };
+                    let this = if *op == '*' { EquationKind::Product } else { EquationKind::Sum };
                     if kind.is_some_and(|k| k != this) {
                         return Err(error(
                             *column,
@@ -110,11 +96,7 @@ impl Equation {
                 }
             }
         }
-        Ok(Equation {
-            result,
-            kind: kind.unwrap_or(EquationKind::Sum),
-            terms,
-        })
+        Ok(Equation { result, kind: kind.unwrap_or(EquationKind::Sum), terms })
     }
 
     /// The left-hand side.
@@ -224,10 +206,7 @@ mod tests {
             ("x=a*b", "Product x = a * b"),
             ("x = a + b + c", "Sum x = a + b + c"),
             ("a = b", "Sum a = b"),
-            (
-                "[1.gentamicin]_dos_qty = [1]_prs_frq * x",
-                "Product [1.gentamicin]_dos_qty = [1]_prs_frq * x",
-            ),
+            ("[1.gentamicin]_dos_qty = [1]_prs_frq * x", "Product [1.gentamicin]_dos_qty = [1]_prs_frq * x"),
             ("", "equation ``, column 1: empty equation"),
             ("x", "equation `x`, column 2: expected `=` after the first name"),
             ("x =", "equation `x =`, column 4: expected a variable name after `=` or an operator"),
@@ -237,14 +216,8 @@ mod tests {
             ),
             ("x = a b", "equation `x = a b`, column 7: expected `*` or `+` between names"),
             ("x = a = b", "equation `x = a = b`, column 7: only one `=` is allowed"),
-            (
-                "x = a / b",
-                "equation `x = a / b`, column 7: `/` is not supported: write `a = b / c` as `b = a * c`",
-            ),
-            (
-                "x = a - b",
-                "equation `x = a - b`, column 7: `-` is not supported: write `a = b - c` as `b = a + c`",
-            ),
+            ("x = a / b", "equation `x = a / b`, column 7: `/` is not supported: write `a = b / c` as `b = a * c`"),
+            ("x = a - b", "equation `x = a - b`, column 7: `-` is not supported: write `a = b - c` as `b = a + c`"),
             ("= a", "equation `= a`, column 1: expected a variable name"),
             ("x = * a", "equation `x = * a`, column 5: expected a variable name"),
             ("x = a *", "equation `x = a *`, column 8: expected a variable name after `=` or an operator"),

@@ -23,6 +23,7 @@ mod equation;
 pub mod order;
 mod propagate;
 mod range;
+mod rational;
 mod system;
 
 pub use equation::{Equation, EquationKind, EquationParseError};

@@ -50,10 +50,7 @@ impl Default for SolveConfig {
 impl SolveConfig {
     /// The GenPRES notebook setting (`onlyMinIncrMax = true`), for comparisons.
     pub fn genpres_min_incr_max() -> SolveConfig {
-        SolveConfig {
-            only_min_incr_max: true,
-            ..SolveConfig::default()
-        }
+        SolveConfig { only_min_incr_max: true, ..SolveConfig::default() }
     }
 
     fn limits(&self) -> Limits {
@@ -128,10 +125,7 @@ pub struct Solution {
 impl Solution {
     /// The narrowed range of a variable.
     pub fn range(&self, name: &str) -> Option<&Range> {
-        self.variables
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, range)| range)
+        self.variables.iter().find(|(n, _)| n == name).map(|(_, range)| range)
     }
 
     /// The narrowed system, to restrict further and solve again (GenPRES-style stepwise use).
@@ -155,11 +149,9 @@ pub fn solve(system: &System, config: &SolveConfig) -> Result<Solution, SystemEr
     let mut domains: Vec<Domain> = narrowed.variables.iter().map(|v| v.domain.clone()).collect();
     let mut notes: Vec<String> = Vec::new();
     let status = match &system.emptied {
-        Some(emptied) => Status::Infeasible {
-            variable: emptied.variable.clone(),
-            equation: None,
-            message: emptied.message.clone(),
-        },
+        Some(emptied) => {
+            Status::Infeasible { variable: emptied.variable.clone(), equation: None, message: emptied.message.clone() }
+        }
         None => run(&narrowed, &units, &mut domains, config, &mut notes),
     };
     for (variable, domain) in narrowed.variables.iter_mut().zip(domains) {
@@ -171,12 +163,7 @@ pub fn solve(system: &System, config: &SolveConfig) -> Result<Solution, SystemEr
         .zip(&units)
         .map(|(v, unit)| (v.name.clone(), Range::from_domain(&v.domain, unit)))
         .collect();
-    Ok(Solution {
-        status,
-        variables,
-        notes,
-        system: narrowed,
-    })
+    Ok(Solution { status, variables, notes, system: narrowed })
 }
 
 fn run(
@@ -191,10 +178,7 @@ fn run(
         .equations
         .iter()
         .map(|eq| {
-            let vars = eq
-                .variables()
-                .map(|n| system.position(n).unwrap_or_default())
-                .collect();
+            let vars = eq.variables().map(|n| system.position(n).unwrap_or_default()).collect();
             (eq.kind(), vars)
         })
         .collect();
@@ -214,13 +198,12 @@ fn run(
         queued[e] = false;
         evaluations += 1;
         if evaluations > config.max_equation_evaluations {
-            return Status::Partial {
-                reason: PartialReason::WorkBudgetExhausted {
-                    evaluations: evaluations - 1,
-                },
-            };
+            return Status::Partial { reason: PartialReason::WorkBudgetExhausted { evaluations: evaluations - 1 } };
         }
         let (kind, vars) = &compiled[e];
+        // Positions after the last change were projected from final domains already; only
+        // a change after position 0 leaves earlier projections stale.
+        let mut revisit_self = false;
         for position in 0..vars.len() {
             let mut local_notes = Vec::new();
             let computed = project(*kind, vars, position, domains, &limits, &mut local_notes);
@@ -265,14 +248,19 @@ fn run(
                         }
                     }
                     domains[v] = domain;
+                    revisit_self |= position > 0;
                     for &other in &occurs[v] {
-                        if !queued[other] {
+                        if other != e && !queued[other] {
                             queued[other] = true;
                             queue.push_back(other);
                         }
                     }
                 }
             }
+        }
+        if revisit_self && !queued[e] {
+            queued[e] = true;
+            queue.push_back(e);
         }
     }
     let unsolved: Vec<String> = domains
@@ -284,9 +272,7 @@ fn run(
     if unsolved.is_empty() {
         Status::Solved
     } else {
-        Status::Partial {
-            reason: PartialReason::Underdetermined { unsolved },
-        }
+        Status::Partial { reason: PartialReason::Underdetermined { unsolved } }
     }
 }
 

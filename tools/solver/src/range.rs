@@ -31,13 +31,10 @@ pub struct Range {
 
 impl Range {
     pub(crate) fn from_domain(domain: &Domain, unit: &Unit) -> Range {
-        let scale = unit.base_factor();
-        let to_user = |value: &Q| Number::from(value / &scale);
+        let scale = Q::from_big(&unit.base_factor());
+        let to_user = |value: &Q| Number::from((value / &scale).to_big());
         let to_bound = |bound: Option<crate::domain::Bound>| {
-            bound.map(|b| Bound {
-                value: to_user(&b.value),
-                inclusive: b.inclusive,
-            })
+            bound.map(|b| Bound { value: to_user(&b.value), inclusive: b.inclusive })
         };
         let (min, max) = domain.hull();
         match domain {
@@ -91,6 +88,18 @@ impl Range {
         }
     }
 
+    /// True when `value` (in this range's unit) is allowed.
+    pub fn contains(&self, value: &Number) -> bool {
+        if let Some(values) = &self.values {
+            return values.contains(value);
+        }
+        let above = self.min.as_ref().is_none_or(|b| if b.inclusive { value >= &b.value } else { value > &b.value });
+        let below = self.max.as_ref().is_none_or(|b| if b.inclusive { value <= &b.value } else { value < &b.value });
+        let on_grid = self.increments.is_empty()
+            || self.increments.iter().any(|step| (value.as_ratio() / step.as_ratio()).is_integer());
+        above && below && on_grid
+    }
+
     /// True when nothing is known yet.
     pub fn is_unrestricted(&self) -> bool {
         self.values.is_none() && self.min.is_none() && self.max.is_none() && self.increments.is_empty()
@@ -99,13 +108,7 @@ impl Range {
     /// GenPRES-style notation with exact numbers: `[1;2;3]`, `<0..5>`, `[1/5..1/10..500]`,
     /// `[12/5..2/5;1/2;3/5..460]`, `<..>`; the unit is not included.
     pub fn notation(&self) -> String {
-        let join = |numbers: &[Number]| {
-            numbers
-                .iter()
-                .map(Number::to_string)
-                .collect::<Vec<_>>()
-                .join(";")
-        };
+        let join = |numbers: &[Number]| numbers.iter().map(Number::to_string).collect::<Vec<_>>().join(";");
         if let Some(values) = &self.values {
             return format!("[{}]", join(values));
         }
@@ -130,10 +133,6 @@ impl Range {
 impl fmt::Display for Range {
     /// The notation followed by the unit, e.g. `[120;240] mg`; no unit for `1`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.unit.is_one() {
-            f.write_str(&self.notation())
-        } else {
-            write!(f, "{} {}", self.notation(), self.unit)
-        }
+        if self.unit.is_one() { f.write_str(&self.notation()) } else { write!(f, "{} {}", self.notation(), self.unit) }
     }
 }

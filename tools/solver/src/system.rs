@@ -45,19 +45,13 @@ impl VariableSpec {
 
     /// A lower limit.
     pub fn min(mut self, value: Number, inclusion: Inclusion) -> VariableSpec {
-        self.min = Some(Bound {
-            value: value.into_ratio(),
-            inclusive: inclusion == Inclusion::Inclusive,
-        });
+        self.min = Some(Bound { value: Q::from_big(value.as_ratio()), inclusive: inclusion == Inclusion::Inclusive });
         self
     }
 
     /// An upper limit.
     pub fn max(mut self, value: Number, inclusion: Inclusion) -> VariableSpec {
-        self.max = Some(Bound {
-            value: value.into_ratio(),
-            inclusive: inclusion == Inclusion::Inclusive,
-        });
+        self.max = Some(Bound { value: Q::from_big(value.as_ratio()), inclusive: inclusion == Inclusion::Inclusive });
         self
     }
 
@@ -105,27 +99,17 @@ impl VariableSpec {
                 message: format!("increment {step} must be positive"),
             });
         }
-        let scale = unit.base_factor();
+        let scale = Q::from_big(&unit.base_factor());
         let to_base = |value: &Q| value * &scale;
-        let bound = |b: &Option<Bound>| {
-            b.as_ref().map(|b| Bound {
-                value: to_base(&b.value),
-                inclusive: b.inclusive,
-            })
-        };
+        let bound = |b: &Option<Bound>| b.as_ref().map(|b| Bound { value: to_base(&b.value), inclusive: b.inclusive });
         let interval = Domain::Interval {
             min: bound(&self.min),
             max: bound(&self.max),
-            incr: minimal_increments(
-                self.increments
-                    .iter()
-                    .map(|s| to_base(s.as_ratio()))
-                    .collect(),
-            ),
+            incr: minimal_increments(self.increments.iter().map(|s| to_base(&Q::from_big(s.as_ratio()))).collect()),
         };
         let domain = match &self.values {
             Some(values) => {
-                let mut base: Vec<Q> = values.iter().map(|v| to_base(v.as_ratio())).collect();
+                let mut base: Vec<Q> = values.iter().map(|v| to_base(&Q::from_big(v.as_ratio()))).collect();
                 base.sort();
                 base.dedup();
                 base.retain(|v| interval.contains(v));
@@ -237,21 +221,14 @@ impl System {
 
     fn declare(&mut self, name: &str) {
         self.index.insert(name.to_owned(), self.variables.len());
-        self.variables.push(Variable {
-            name: name.to_owned(),
-            unit: None,
-            domain: Domain::unrestricted(),
-        });
+        self.variables.push(Variable { name: name.to_owned(), unit: None, domain: Domain::unrestricted() });
     }
 
     /// Narrows a variable with what the caller now knows (GenPRES `setVariableValues`).
     /// A looser limit is ignored; a restriction that leaves nothing makes the next solve
     /// `infeasible`, naming this variable.
     pub fn restrict(&mut self, name: &str, spec: VariableSpec) -> Result<(), SystemError> {
-        let position = *self
-            .index
-            .get(name)
-            .ok_or_else(|| SystemError::UnknownVariable(name.to_owned()))?;
+        let position = *self.index.get(name).ok_or_else(|| SystemError::UnknownVariable(name.to_owned()))?;
         let variable = &mut self.variables[position];
         let spec_unit = match (&spec.unit, &variable.unit) {
             (Some(given), Some(own)) => {
@@ -276,12 +253,7 @@ impl System {
             (None, None) => return Ok(()),
         };
         let before = Range::from_domain(&variable.domain, &spec_unit);
-        let limits = Limits {
-            max_set_size: usize::MAX,
-            max_pairwise: 0,
-            max_increments: 64,
-            only_min_incr_max: false,
-        };
+        let limits = Limits { max_set_size: usize::MAX, max_pairwise: 0, max_increments: 64, only_min_incr_max: false };
         let outcome = match spec.to_domain(&spec_unit, name)? {
             None => Restricted::Empty,
             Some(domain) => variable.domain.restrict(&domain, &limits),
@@ -314,10 +286,7 @@ impl System {
         candidates: &[Number],
         max_count: usize,
     ) -> Result<bool, SystemError> {
-        let position = *self
-            .index
-            .get(name)
-            .ok_or_else(|| SystemError::UnknownVariable(name.to_owned()))?;
+        let position = *self.index.get(name).ok_or_else(|| SystemError::UnknownVariable(name.to_owned()))?;
         let unit = self.variables[position].unit.clone().unwrap_or_else(Unit::one);
         let mut changed = false;
         for candidate in candidates {
@@ -335,10 +304,7 @@ impl System {
     /// The current range of a variable, in its unit (`1` while the unit is not known yet).
     pub fn range(&self, name: &str) -> Option<Range> {
         let variable = &self.variables[*self.index.get(name)?];
-        Some(Range::from_domain(
-            &variable.domain,
-            variable.unit.as_ref().unwrap_or(&Unit::one()),
-        ))
+        Some(Range::from_domain(&variable.domain, variable.unit.as_ref().unwrap_or(&Unit::one())))
     }
 
     /// The equations in the order they were added.
@@ -359,18 +325,14 @@ impl System {
     /// `1` for what is still unknown. Checks that every equation balances.
     pub(crate) fn resolve_units(&self) -> Result<Vec<Unit>, SystemError> {
         let mut units: Vec<Option<Unit>> = self.variables.iter().map(|v| v.unit.clone()).collect();
-        let positions: Vec<Vec<usize>> = self
-            .equations
-            .iter()
-            .map(|eq| eq.variables().filter_map(|n| self.position(n)).collect())
-            .collect();
+        let positions: Vec<Vec<usize>> =
+            self.equations.iter().map(|eq| eq.variables().filter_map(|n| self.position(n)).collect()).collect();
         loop {
             let mut progress = true;
             while progress {
                 progress = false;
                 for (equation, vars) in self.equations.iter().zip(&positions) {
-                    let missing: Vec<usize> =
-                        (0..vars.len()).filter(|&i| units[vars[i]].is_none()).collect();
+                    let missing: Vec<usize> = (0..vars.len()).filter(|&i| units[vars[i]].is_none()).collect();
                     let [only] = missing[..] else { continue };
                     units[vars[only]] = Some(infer_unit(equation.kind(), vars, only, &units));
                     progress = true;
@@ -388,9 +350,7 @@ impl System {
             let right = right_unit(equation.kind(), &vars[1..], &units, &left_dimension);
             let balanced = match equation.kind() {
                 EquationKind::Product => right.dimension() == left_dimension,
-                EquationKind::Sum => vars[1..]
-                    .iter()
-                    .all(|&v| units[v].dimension() == left_dimension),
+                EquationKind::Sum => vars[1..].iter().all(|&v| units[v].dimension() == left_dimension),
             };
             if !balanced {
                 let with_units = annotate(equation, vars, &units);
@@ -409,9 +369,7 @@ impl System {
 /// not match the left side.
 fn right_unit(kind: EquationKind, terms: &[usize], units: &[Unit], left: &Dimension) -> Unit {
     match kind {
-        EquationKind::Product => terms
-            .iter()
-            .fold(Unit::one(), |acc, &t| acc.multiply(&units[t]).0),
+        EquationKind::Product => terms.iter().fold(Unit::one(), |acc, &t| acc.multiply(&units[t]).0),
         EquationKind::Sum => terms
             .iter()
             .map(|&t| units[t].clone())
@@ -428,14 +386,9 @@ fn infer_unit(kind: EquationKind, vars: &[usize], missing: usize, units: &[Optio
             known(other)
         }
         EquationKind::Product => {
-            let others = (1..vars.len())
-                .filter(|&i| i != missing)
-                .fold(Unit::one(), |acc, i| acc.multiply(&known(i)).0);
-            if missing == 0 {
-                others
-            } else {
-                known(0).divide(&others).0
-            }
+            let others =
+                (1..vars.len()).filter(|&i| i != missing).fold(Unit::one(), |acc, i| acc.multiply(&known(i)).0);
+            if missing == 0 { others } else { known(0).divide(&others).0 }
         }
     }
 }
@@ -446,12 +399,7 @@ fn annotate(equation: &Equation, vars: &[usize], units: &[Unit]) -> String {
         EquationKind::Product => " * ",
         EquationKind::Sum => " + ",
     };
-    let terms: Vec<String> = equation
-        .terms()
-        .iter()
-        .enumerate()
-        .map(|(i, t)| named(i + 1, t))
-        .collect();
+    let terms: Vec<String> = equation.terms().iter().enumerate().map(|(i, t)| named(i + 1, t)).collect();
     format!("{} = {}", named(0, equation.result()), terms.join(operator))
 }
 
@@ -466,25 +414,22 @@ fn describe_spec(spec: &VariableSpec, unit: &Unit) -> String {
 fn grid_count(domain: &Domain) -> Option<usize> {
     match domain {
         Domain::Set(values) => Some(values.len()),
-        Domain::Interval {
-            min: Some(min),
-            max: Some(max),
-            incr,
-        } if !incr.is_empty() => {
+        Domain::Interval { min: Some(min), max: Some(max), incr } if !incr.is_empty() => {
+            // Several grids overlap, so their values are listed and deduplicated; a grid
+            // too large to list counts as "too many" (None), which only makes callers
+            // coarsen further.
             let mut values: Vec<Q> = Vec::new();
             for step in incr {
-                let first = (&min.value / step).ceil().to_integer();
-                let last = (&max.value / step).floor().to_integer();
-                let count = last - &first + 1u32;
-                let count: usize = count.try_into().ok()?;
+                let first = (&min.value / step).ceil().to_integer_i64()?;
+                let last = (&max.value / step).floor().to_integer_i64()?;
+                let count = usize::try_from(last.checked_sub(first)?.checked_add(1)?).ok()?;
                 if count > 100_000 {
                     return None;
                 }
-                let mut k = first;
-                for _ in 0..count {
-                    values.push(Q::from_integer(k.clone()) * step);
-                    k += 1u32;
+                if incr.len() == 1 {
+                    return Some(count);
                 }
+                values.extend((first..=last).map(|k| &Q::from(k) * step));
             }
             values.sort();
             values.dedup();

@@ -28,9 +28,7 @@ impl Number {
                 let numerator = parse_decimal(numerator.trim(), text)?;
                 let denominator = parse_decimal(denominator.trim(), text)?;
                 if denominator.is_zero() {
-                    return Err(NumberError::DivisionByZero {
-                        text: text.to_owned(),
-                    });
+                    return Err(NumberError::DivisionByZero { text: text.to_owned() });
                 }
                 Ok(Number(numerator / denominator))
             }
@@ -48,10 +46,7 @@ impl Number {
         if denominator == 0 {
             return None;
         }
-        Some(Number(BigRational::new(
-            BigInt::from(numerator),
-            BigInt::from(denominator),
-        )))
+        Some(Number(BigRational::new(BigInt::from(numerator), BigInt::from(denominator))))
     }
 
     /// Zero.
@@ -109,11 +104,7 @@ impl Number {
         let magnitude = rounded.abs();
         let whole = &magnitude / &scale;
         let fraction = &magnitude % &scale;
-        let mut text = if negative {
-            format!("-{whole}")
-        } else {
-            whole.to_string()
-        };
+        let mut text = if negative { format!("-{whole}") } else { whole.to_string() };
         if digits > 0 && !fraction.is_zero() {
             let fraction = format!("{:0>width$}", fraction, width = digits as usize);
             text.push('.');
@@ -141,16 +132,12 @@ pub(crate) fn ratio_to_f64(value: &BigRational) -> f64 {
 }
 
 fn parse_decimal(part: &str, whole: &str) -> Result<BigRational, NumberError> {
-    let invalid = || NumberError::Invalid {
-        text: whole.to_owned(),
-    };
+    let invalid = || NumberError::Invalid { text: whole.to_owned() };
     let (mantissa, exponent) = match part.find(['e', 'E']) {
         Some(position) => {
             let exponent: i32 = part[position + 1..].parse().map_err(|_| invalid())?;
             if exponent.unsigned_abs() > 100 {
-                return Err(NumberError::ExponentTooLarge {
-                    text: whole.to_owned(),
-                });
+                return Err(NumberError::ExponentTooLarge { text: whole.to_owned() });
             }
             (&part[..position], exponent)
         }
@@ -162,9 +149,7 @@ fn parse_decimal(part: &str, whole: &str) -> Result<BigRational, NumberError> {
     };
     let (integer_part, fraction_part) = digits.split_once('.').unwrap_or((digits, ""));
     let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if (integer_part.is_empty() && fraction_part.is_empty())
-        || !all_digits(integer_part)
-        || !all_digits(fraction_part)
+    if (integer_part.is_empty() && fraction_part.is_empty()) || !all_digits(integer_part) || !all_digits(fraction_part)
     {
         return Err(invalid());
     }

@@ -10,11 +10,7 @@ pub(crate) fn parse_unit(text: &str) -> Result<Unit, UnitError> {
     if text.trim().is_empty() {
         return Err(UnitError::Empty);
     }
-    let mut parser = Parser {
-        text,
-        chars: text.char_indices().collect(),
-        position: 0,
-    };
+    let mut parser = Parser { text, chars: text.char_indices().collect(), position: 0 };
     let unit = parser.term()?;
     if let Some(&(_, c)) = parser.chars.get(parser.position) {
         return Err(parser.syntax(format!("unexpected `{c}`")));
@@ -38,11 +34,7 @@ impl Parser<'_> {
     }
 
     fn syntax(&self, message: String) -> UnitError {
-        UnitError::Syntax {
-            text: self.text.to_owned(),
-            column: self.column(),
-            message,
-        }
+        UnitError::Syntax { text: self.text.to_owned(), column: self.column(), message }
     }
 
     fn term(&mut self) -> Result<Unit, UnitError> {
@@ -65,9 +57,7 @@ impl Parser<'_> {
             // when no factor arises; reject such strings instead of silently rescaling.
             let (merged, factor) = combine(&unit, &right);
             if factor != num_traits::One::one() {
-                return Err(self.syntax(
-                    "two different units of one group (such as mg and g) in one unit".to_owned(),
-                ));
+                return Err(self.syntax("two different units of one group (such as mg and g) in one unit".to_owned()));
             }
             unit = merged;
         }
@@ -149,9 +139,7 @@ impl Parser<'_> {
         if self.peek() == Some('{') {
             // UCUM allows `mL{total}`, but an annotation that silently does not count is a
             // trap in a dose; a counted thing must stand alone, as in `mg/{tbl}`.
-            return Err(self.syntax(
-                "an annotation must stand alone (write `mg/{tbl}`, not `mg{tbl}`)".to_owned(),
-            ));
+            return Err(self.syntax("an annotation must stand alone (write `mg/{tbl}`, not `mg{tbl}`)".to_owned()));
         }
         self.resolve(&symbol, start)
     }
@@ -163,17 +151,10 @@ impl Parser<'_> {
         if let Some(unit) = Unit::atom_by_code(symbol) {
             return Ok(unit);
         }
-        let digits_start = symbol
-            .char_indices()
-            .rev()
-            .take_while(|(_, c)| c.is_ascii_digit())
-            .last()
-            .map(|(index, _)| index);
-        let unknown = || UnitError::UnknownSymbol {
-            text: self.text.to_owned(),
-            symbol: symbol.to_owned(),
-            column: start + 1,
-        };
+        let digits_start =
+            symbol.char_indices().rev().take_while(|(_, c)| c.is_ascii_digit()).last().map(|(index, _)| index);
+        let unknown =
+            || UnitError::UnknownSymbol { text: self.text.to_owned(), symbol: symbol.to_owned(), column: start + 1 };
         let Some(digits_start) = digits_start else {
             return Err(unknown());
         };

@@ -26,10 +26,7 @@ impl Quantity {
 
     /// Parses a value and a unit string (`Quantity::parse("2.5", "mg/kg")`).
     pub fn parse(value: &str, unit: &str) -> Result<Quantity, crate::ParseQuantityError> {
-        Ok(Quantity {
-            value: Number::parse(value)?,
-            unit: Unit::parse(unit)?,
-        })
+        Ok(Quantity { value: Number::parse(value)?, unit: Unit::parse(unit)? })
     }
 
     /// The value in [`Quantity::unit`].
@@ -44,62 +41,40 @@ impl Quantity {
 
     /// The same amount in another unit of the same group (`500 mg` → `0.5 g`).
     pub fn convert_to(&self, target: &Unit) -> Result<Quantity, QuantityError> {
-        let factor = self
-            .unit
-            .conversion_factor(target)
-            .ok_or_else(|| incompatible(&self.unit, target))?;
-        Ok(Quantity {
-            value: Number::from(self.value.as_ratio() * factor),
-            unit: target.clone(),
-        })
+        let factor = self.unit.conversion_factor(target).ok_or_else(|| incompatible(&self.unit, target))?;
+        Ok(Quantity { value: Number::from(self.value.as_ratio() * factor), unit: target.clone() })
     }
 
     /// `other` converted into the unit of `self`, with errors phrased as `self` op `other`.
     fn aligned(&self, other: &Quantity) -> Result<Quantity, QuantityError> {
-        other
-            .convert_to(&self.unit)
-            .map_err(|_| incompatible(&self.unit, &other.unit))
+        other.convert_to(&self.unit).map_err(|_| incompatible(&self.unit, &other.unit))
     }
 
     /// `self + other`, in the unit of `self`; an error across groups (`mg + mL`).
     pub fn add(&self, other: &Quantity) -> Result<Quantity, QuantityError> {
         let other = self.aligned(other)?;
-        Ok(Quantity {
-            value: Number::from(self.value.as_ratio() + other.value.as_ratio()),
-            unit: self.unit.clone(),
-        })
+        Ok(Quantity { value: Number::from(self.value.as_ratio() + other.value.as_ratio()), unit: self.unit.clone() })
     }
 
     /// `self - other`, in the unit of `self`; an error across groups.
     pub fn subtract(&self, other: &Quantity) -> Result<Quantity, QuantityError> {
         let other = self.aligned(other)?;
-        Ok(Quantity {
-            value: Number::from(self.value.as_ratio() - other.value.as_ratio()),
-            unit: self.unit.clone(),
-        })
+        Ok(Quantity { value: Number::from(self.value.as_ratio() - other.value.as_ratio()), unit: self.unit.clone() })
     }
 
     /// `self × other`; the units combine (`mg/kg/d × kg` = `mg/d`).
     pub fn multiply(&self, other: &Quantity) -> Quantity {
         let (unit, factor) = self.unit.multiply(&other.unit);
-        Quantity {
-            value: Number::from(self.value.as_ratio() * other.value.as_ratio() * factor),
-            unit,
-        }
+        Quantity { value: Number::from(self.value.as_ratio() * other.value.as_ratio() * factor), unit }
     }
 
     /// `self ÷ other`; the units combine (`mg ÷ mg/mL` = `mL`).
     pub fn divide(&self, other: &Quantity) -> Result<Quantity, QuantityError> {
         if other.value.is_zero() {
-            return Err(QuantityError::DivisionByZero {
-                unit: other.unit.to_string(),
-            });
+            return Err(QuantityError::DivisionByZero { unit: other.unit.to_string() });
         }
         let (unit, factor) = self.unit.divide(&other.unit);
-        Ok(Quantity {
-            value: Number::from(self.value.as_ratio() / other.value.as_ratio() * factor),
-            unit,
-        })
+        Ok(Quantity { value: Number::from(self.value.as_ratio() / other.value.as_ratio() * factor), unit })
     }
 
     /// Compares two quantities of the same group exactly (`0.5 g` equals `500 mg`).
@@ -131,11 +106,7 @@ fn incompatible(left: &Unit, right: &Unit) -> QuantityError {
 
 impl fmt::Display for Quantity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.unit.is_one() {
-            write!(f, "{}", self.value)
-        } else {
-            write!(f, "{} {}", self.value, self.unit)
-        }
+        if self.unit.is_one() { write!(f, "{}", self.value) } else { write!(f, "{} {}", self.value, self.unit) }
     }
 }
 
@@ -205,12 +176,7 @@ mod tests {
             ("1 h", Add, "30 min", "3/2 h"),
             ("1 mg/kg/d", Add, "1 mg/kg/d", "2 mg/kg/d"),
             ("1 g", Subtract, "1 mg", "999/1000 g"),
-            (
-                "1 mg",
-                Add,
-                "1 mL",
-                "cannot combine `mg` with `mL`: different unit groups (mass vs volume)",
-            ),
+            ("1 mg", Add, "1 mL", "cannot combine `mg` with `mL`: different unit groups (mass vs volume)"),
             (
                 "1 mg/kg",
                 Add,
@@ -223,12 +189,7 @@ mod tests {
                 "1 {drop}",
                 "cannot combine `{tbl}` with `{drop}`: different unit groups ({tbl} vs {drop})",
             ),
-            (
-                "1 U",
-                Convert,
-                "mg",
-                "cannot combine `U` with `mg`: different unit groups (international units vs mass)",
-            ),
+            ("1 U", Convert, "mg", "cannot combine `U` with `mg`: different unit groups (international units vs mass)"),
         ] {
             check(left, op, right, expected);
         }

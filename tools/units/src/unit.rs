@@ -99,12 +99,7 @@ struct AtomDef {
 }
 
 const fn atom(code: &'static str, group: Group, numerator: i64, denominator: i64) -> AtomDef {
-    AtomDef {
-        code,
-        group,
-        numerator,
-        denominator,
-    }
+    AtomDef { code, group, numerator, denominator }
 }
 
 /// The supported UCUM subset. Base atoms have factor 1; others are exact multiples.
@@ -170,10 +165,9 @@ impl Atom {
 
     fn factor(&self) -> BigRational {
         match self {
-            Atom::Table(index) => BigRational::new(
-                BigInt::from(ATOMS[*index].numerator),
-                BigInt::from(ATOMS[*index].denominator),
-            ),
+            Atom::Table(index) => {
+                BigRational::new(BigInt::from(ATOMS[*index].numerator), BigInt::from(ATOMS[*index].denominator))
+            }
             Atom::Annotation(_) => BigRational::one(),
         }
     }
@@ -214,13 +208,7 @@ impl fmt::Display for Dimension {
         let parts: Vec<String> = self
             .0
             .iter()
-            .map(|(group, exponent)| {
-                if *exponent == 1 {
-                    group.name()
-                } else {
-                    format!("{}^{exponent}", group.name())
-                }
-            })
+            .map(|(group, exponent)| if *exponent == 1 { group.name() } else { format!("{}^{exponent}", group.name()) })
             .collect();
         f.write_str(&parts.join("·"))
     }
@@ -241,21 +229,11 @@ impl Unit {
         ATOMS
             .iter()
             .position(|row| row.code == code)
-            .map(|index| Unit {
-                terms: vec![Term {
-                    atom: Atom::Table(index),
-                    exponent: 1,
-                }],
-            })
+            .map(|index| Unit { terms: vec![Term { atom: Atom::Table(index), exponent: 1 }] })
     }
 
     pub(crate) fn annotation(text: &str) -> Unit {
-        Unit {
-            terms: vec![Term {
-                atom: Atom::Annotation(text.into()),
-                exponent: 1,
-            }],
-        }
+        Unit { terms: vec![Term { atom: Atom::Annotation(text.into()), exponent: 1 }] }
     }
 
     /// True for the unit `1`.
@@ -265,19 +243,12 @@ impl Unit {
 
     /// The groups and powers of this unit.
     pub fn dimension(&self) -> Dimension {
-        Dimension(
-            self.terms
-                .iter()
-                .map(|term| (term.atom.group(), term.exponent))
-                .collect(),
-        )
+        Dimension(self.terms.iter().map(|term| (term.atom.group(), term.exponent)).collect())
     }
 
     /// How many base units one of this unit is (`mg/d` → 1/86 400 000 g/s).
     pub fn base_factor(&self) -> BigRational {
-        self.terms.iter().fold(BigRational::one(), |acc, term| {
-            acc * Pow::pow(term.atom.factor(), term.exponent)
-        })
+        self.terms.iter().fold(BigRational::one(), |acc, term| acc * Pow::pow(term.atom.factor(), term.exponent))
     }
 
     /// `self ^ exponent`.
@@ -289,10 +260,7 @@ impl Unit {
             terms: self
                 .terms
                 .iter()
-                .map(|term| Term {
-                    atom: term.atom.clone(),
-                    exponent: term.exponent * exponent,
-                })
+                .map(|term| Term { atom: term.atom.clone(), exponent: term.exponent * exponent })
                 .collect(),
         }
     }
@@ -331,11 +299,7 @@ impl Unit {
     /// The factor that converts a value in `self` into a value in `target`, or `None` when
     /// the two units are in different groups.
     pub fn conversion_factor(&self, target: &Unit) -> Option<BigRational> {
-        if self.dimension() == target.dimension() {
-            Some(self.base_factor() / target.base_factor())
-        } else {
-            None
-        }
+        if self.dimension() == target.dimension() { Some(self.base_factor() / target.base_factor()) } else { None }
     }
 }
 
@@ -366,11 +330,7 @@ fn render(term: &Term) -> String {
         return code;
     }
     let with_power = format!("{code}{power}");
-    if Unit::atom_by_code(&with_power).is_some() {
-        vec![code; power as usize].join(".")
-    } else {
-        with_power
-    }
+    if Unit::atom_by_code(&with_power).is_some() { vec![code; power as usize].join(".") } else { with_power }
 }
 
 #[cfg(test)]
@@ -399,11 +359,7 @@ mod tests {
         ] {
             let (result, scale) = unit(left).multiply(&unit(right));
             assert_eq!(result.to_string(), product, "{left} × {right}");
-            assert_eq!(
-                crate::Number::from(scale).to_string(),
-                factor,
-                "{left} × {right}"
-            );
+            assert_eq!(crate::Number::from(scale).to_string(), factor, "{left} × {right}");
         }
     }
 
@@ -423,9 +379,7 @@ mod tests {
             ("{tbl}", "{drop}", None),
             ("{tbl}", "1", None),
         ] {
-            let found = unit(from)
-                .conversion_factor(&unit(to))
-                .map(|f| crate::Number::from(f).to_string());
+            let found = unit(from).conversion_factor(&unit(to)).map(|f| crate::Number::from(f).to_string());
             assert_eq!(found.as_deref(), factor, "{from} → {to}");
         }
     }

@@ -105,31 +105,61 @@ fn products_are_well_identified(reg: &Registry, locs: &Locs, d: &mut Diagnostics
         if let Some(gtin) = &p.gtin {
             let gloc = locs.product_gtin[i].clone().unwrap_or_else(|| loc.clone());
             if !gtin_check_digit_ok(gtin) {
-                d.push(gloc.clone(), Pass::Clinical, "bad-gtin", format!("GTIN `{gtin}` is not 14 digits with a valid check digit"));
+                d.push(
+                    gloc.clone(),
+                    Pass::Clinical,
+                    "bad-gtin",
+                    format!("GTIN `{gtin}` is not 14 digits with a valid check digit"),
+                );
             }
             if let Some(other) = gtins.insert(gtin, &p.code) {
-                d.push(gloc.clone(), Pass::Clinical, "duplicate-gtin", format!("GTIN `{gtin}` is also `{other}`: a scan must identify one product"));
+                d.push(
+                    gloc.clone(),
+                    Pass::Clinical,
+                    "duplicate-gtin",
+                    format!("GTIN `{gtin}` is also `{other}`: a scan must identify one product"),
+                );
             }
             // Restricted-circulation numbers (GS1 prefixes 02 and 20–29) can never collide with
             // a real trade item.
             if reg.demo && !(gtin.starts_with("02") || gtin.starts_with("002")) {
-                d.push(gloc, Pass::Clinical, "demo-not-marked", format!("demo GTIN `{gtin}` must use the GS1 restricted-circulation prefix 02"));
+                d.push(
+                    gloc,
+                    Pass::Clinical,
+                    "demo-not-marked",
+                    format!("demo GTIN `{gtin}` must use the GS1 restricted-circulation prefix 02"),
+                );
             }
         }
         if let Some(mal) = &p.mal_no {
             let mloc = locs.product_mal[i].clone().unwrap_or_else(|| loc.clone());
             if !mal_number_ok(mal) {
-                d.push(mloc.clone(), Pass::Clinical, "bad-registration", format!("`{mal}` is not an NPRA number like MAL19991234AZ"));
+                d.push(
+                    mloc.clone(),
+                    Pass::Clinical,
+                    "bad-registration",
+                    format!("`{mal}` is not an NPRA number like MAL19991234AZ"),
+                );
             }
             if let Some(other) = mals.insert(mal, &p.code) {
                 d.push(mloc.clone(), Pass::Clinical, "duplicate-registration", format!("`{mal}` is also `{other}`"));
             }
             if reg.demo && !mal.starts_with("MAL9999") {
-                d.push(mloc, Pass::Clinical, "demo-not-marked", format!("demo registration `{mal}` must start with MAL9999"));
+                d.push(
+                    mloc,
+                    Pass::Clinical,
+                    "demo-not-marked",
+                    format!("demo registration `{mal}` must start with MAL9999"),
+                );
             }
         }
         if reg.demo && (!p.demo || !p.code.starts_with("DEMO-")) {
-            d.push(loc.clone(), Pass::Clinical, "demo-not-marked", format!("product `{}` must have a DEMO- code and demo=true", p.code));
+            d.push(
+                loc.clone(),
+                Pass::Clinical,
+                "demo-not-marked",
+                format!("product `{}` must have a DEMO- code and demo=true", p.code),
+            );
         }
     }
 }
@@ -166,7 +196,12 @@ fn curated_pairs_are_pairs(reg: &Registry, locs: &Locs, d: &mut Diagnostics) {
     };
     for (i, c) in reg.curated.iter().enumerate() {
         if c.a == c.b {
-            d.push(locs.curated[i].clone(), Pass::Clinical, "self-interaction", "a curated interaction needs two different sides");
+            d.push(
+                locs.curated[i].clone(),
+                Pass::Clinical,
+                "self-interaction",
+                "a curated interaction needs two different sides",
+            );
         }
         let (a, b) = (key(&c.a), key(&c.b));
         let pair = if a <= b { (a, b) } else { (b, a) };
@@ -184,7 +219,12 @@ fn curated_pairs_are_pairs(reg: &Registry, locs: &Locs, d: &mut Diagnostics) {
 fn cross_reactivity_links_two_things(reg: &Registry, locs: &Locs, d: &mut Diagnostics) {
     for (i, c) in reg.cross_reactivity.iter().enumerate() {
         if c.from == c.to {
-            d.push(locs.cross[i].clone(), Pass::Clinical, "self-cross-reactivity", "cross-reactivity needs two different sides");
+            d.push(
+                locs.cross[i].clone(),
+                Pass::Clinical,
+                "self-cross-reactivity",
+                "cross-reactivity needs two different sides",
+            );
         }
     }
 }

@@ -10,7 +10,6 @@ use crate::diagnostic::{Diagnostic, Diagnostics, Loc, Pass};
 use crate::registry::Snapshot;
 use crate::toml_file::TomlFile;
 
-
 /// One file of a registry folder: its name (e.g. `generics.csv`) and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {

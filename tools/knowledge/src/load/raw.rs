@@ -92,12 +92,7 @@ pub(crate) fn sources_csv(text: &str, d: &mut Diagnostics) -> Vec<RawSource> {
         ) else {
             continue;
         };
-        out.push(RawSource {
-            id: Named::from_cell(&id, id_text),
-            citation,
-            url: row.cell("url").optional(),
-            licence,
-        });
+        out.push(RawSource { id: Named::from_cell(&id, id_text), citation, url: row.cell("url").optional(), licence });
     }
     out
 }
@@ -216,7 +211,8 @@ pub(crate) fn properties_csv(text: &str, d: &mut Diagnostics) -> Vec<RawProperty
     let mut out = Vec::new();
     for row in &table.rows {
         let (g, p, l) = (row.cell("generic"), row.cell("property"), row.cell("level"));
-        let (Some(gt), Some(pt), Some(lt)) = (g.required("generic", d), p.required("property", d), l.required("level", d))
+        let (Some(gt), Some(pt), Some(lt)) =
+            (g.required("generic", d), p.required("property", d), l.required("level", d))
         else {
             continue;
         };
@@ -293,7 +289,11 @@ pub(crate) struct RawProduct {
 /// `12.50` MYR → 1250 sen, exactly (money is never a float).
 fn parse_myr(text: &str) -> Option<i64> {
     let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
-    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 2 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 2
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let whole: i64 = whole.parse().ok()?;
@@ -357,10 +357,12 @@ pub(crate) fn products_csv(text: &str, d: &mut Diagnostics) -> Vec<RawProduct> {
         let mut excipients = Vec::new();
         for item in exc_cell.list() {
             match item.split_once(':') {
-                Some((name, source)) if !name.trim().is_empty() && !source.trim().is_empty() => excipients.push(RawIngredient {
-                    name: Named::from_cell(&exc_cell, name.trim().to_lowercase()),
-                    source: source.trim().to_lowercase(),
-                }),
+                Some((name, source)) if !name.trim().is_empty() && !source.trim().is_empty() => {
+                    excipients.push(RawIngredient {
+                        name: Named::from_cell(&exc_cell, name.trim().to_lowercase()),
+                        source: source.trim().to_lowercase(),
+                    })
+                }
                 _ => d.push(
                     exc_cell.loc(),
                     Pass::Schema,
@@ -372,7 +374,12 @@ pub(crate) fn products_csv(text: &str, d: &mut Diagnostics) -> Vec<RawProduct> {
         let price_cell = row.cell("unit_price_myr");
         let Some(price_text) = price_cell.required("unit_price_myr", d) else { continue };
         let Some(unit_price_sen) = parse_myr(&price_text) else {
-            d.push(price_cell.loc(), Pass::Schema, "bad-price", format!("price `{price_text}` must be MYR like `12.50`"));
+            d.push(
+                price_cell.loc(),
+                Pass::Schema,
+                "bad-price",
+                format!("price `{price_text}` must be MYR like `12.50`"),
+            );
             continue;
         };
         let expiry_cell = row.cell("halal_cert_expiry");
@@ -450,7 +457,12 @@ pub(crate) fn inventory_csv(text: &str, d: &mut Diagnostics) -> Vec<RawStock> {
             continue;
         };
         if qty < 0 {
-            d.push(row.cell("qty_on_hand").loc(), Pass::Schema, "negative-stock", "quantity on hand cannot be negative");
+            d.push(
+                row.cell("qty_on_hand").loc(),
+                Pass::Schema,
+                "negative-stock",
+                "quantity on hand cannot be negative",
+            );
         }
         out.push(RawStock {
             product: Named::from_cell(&product, p),

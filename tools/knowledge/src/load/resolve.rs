@@ -48,7 +48,12 @@ impl Ids {
             .filter_map(|s| match self.sources.get(&s.text) {
                 Some(id) => Some(*id),
                 None => {
-                    d.push(s.loc.clone(), Pass::Reference, "unknown-source", format!("source `{}` is not in sources.csv", s.text));
+                    d.push(
+                        s.loc.clone(),
+                        Pass::Reference,
+                        "unknown-source",
+                        format!("source `{}` is not in sources.csv", s.text),
+                    );
                     None
                 }
             })
@@ -58,7 +63,12 @@ impl Ids {
     fn class(&self, name: &Named, d: &mut Diagnostics) -> Option<ClassId> {
         let id = self.classes.get(&name.text).copied();
         if id.is_none() {
-            d.push(name.loc.clone(), Pass::Reference, "unknown-class", format!("class `{}` is not in classes.csv", name.text));
+            d.push(
+                name.loc.clone(),
+                Pass::Reference,
+                "unknown-class",
+                format!("class `{}` is not in classes.csv", name.text),
+            );
         }
         id
     }
@@ -113,7 +123,12 @@ impl Ids {
             let span = c.property.as_ref().or(c.class.as_ref()).or(c.generic.as_ref()).map(|s| file.loc(s.span()));
             if which != 1 {
                 let loc = span.unwrap_or_else(|| Loc::new(file.name, 1, 1));
-                d.push(loc, Pass::Schema, "bad-condition", "a condition names exactly one of `property`, `class`, `generic`");
+                d.push(
+                    loc,
+                    Pass::Schema,
+                    "bad-condition",
+                    "a condition names exactly one of `property`, `class`, `generic`",
+                );
                 ok = false;
                 continue;
             }
@@ -175,7 +190,14 @@ pub(crate) fn resolve(raw: RawRegistry, files: Files<'_>, d: &mut Diagnostics) -
         version: raw.registry.version.get_ref().clone(),
         title: raw.registry.title.clone(),
         demo: raw.registry.demo,
-        drop_words: raw.registry.names.salt_words.iter().chain(&raw.registry.names.form_words).map(|w| normalise_name(w)).collect(),
+        drop_words: raw
+            .registry
+            .names
+            .salt_words
+            .iter()
+            .chain(&raw.registry.names.form_words)
+            .map(|w| normalise_name(w))
+            .collect(),
         no_allergy_words: raw.registry.names.no_allergy_words.iter().map(|w| normalise_name(w)).collect(),
         ..Registry::default()
     };
@@ -192,15 +214,30 @@ pub(crate) fn resolve(raw: RawRegistry, files: Files<'_>, d: &mut Diagnostics) -
     };
     for s in &raw.sources {
         if ids.sources.insert(s.id.text.clone(), SourceId(reg.sources.len() as u32)).is_some() {
-            d.push(s.id.loc.clone(), Pass::Reference, "duplicate-id", format!("source `{}` is defined twice", s.id.text));
+            d.push(
+                s.id.loc.clone(),
+                Pass::Reference,
+                "duplicate-id",
+                format!("source `{}` is defined twice", s.id.text),
+            );
         }
-        reg.sources.push(Source { id: s.id.text.clone(), citation: s.citation.clone(), url: s.url.clone(), licence: s.licence.clone() });
+        reg.sources.push(Source {
+            id: s.id.text.clone(),
+            citation: s.citation.clone(),
+            url: s.url.clone(),
+            licence: s.licence.clone(),
+        });
     }
 
     // Classes: ids first, then parents, so a parent may be written after its child.
     for (i, c) in raw.classes.iter().enumerate() {
         if ids.classes.insert(c.id.text.clone(), ClassId(i as u32)).is_some() {
-            d.push(c.id.loc.clone(), Pass::Reference, "duplicate-id", format!("class `{}` is defined twice", c.id.text));
+            d.push(
+                c.id.loc.clone(),
+                Pass::Reference,
+                "duplicate-id",
+                format!("class `{}` is defined twice", c.id.text),
+            );
         }
     }
     for c in &raw.classes {
@@ -220,7 +257,12 @@ pub(crate) fn resolve(raw: RawRegistry, files: Files<'_>, d: &mut Diagnostics) -
     for (i, g) in raw.generics.iter().enumerate() {
         let id = GenericId(i as u32);
         if ids.generics.insert(normalise_name(&g.inn.text), id).is_some() {
-            d.push(g.inn.loc.clone(), Pass::Reference, "duplicate-id", format!("generic `{}` is defined twice", g.inn.text));
+            d.push(
+                g.inn.loc.clone(),
+                Pass::Reference,
+                "duplicate-id",
+                format!("generic `{}` is defined twice", g.inn.text),
+            );
         }
         for alias in g.synonyms.iter().chain(&g.brands) {
             ids.aliases.insert(normalise_name(&alias.text), id);
@@ -251,10 +293,20 @@ pub(crate) fn resolve(raw: RawRegistry, files: Files<'_>, d: &mut Diagnostics) -
         for k in &kinds.kind {
             let named = spanned(&files.kinds, &k.id);
             if k.levels.is_empty() {
-                d.push(named.loc.clone(), Pass::Schema, "empty-levels", format!("property `{}` needs at least one level", named.text));
+                d.push(
+                    named.loc.clone(),
+                    Pass::Schema,
+                    "empty-levels",
+                    format!("property `{}` needs at least one level", named.text),
+                );
             }
             if ids.kinds.insert(named.text.clone(), k.levels.clone()).is_some() {
-                d.push(named.loc, Pass::Reference, "duplicate-id", format!("property `{}` is defined twice", k.id.get_ref()));
+                d.push(
+                    named.loc,
+                    Pass::Reference,
+                    "duplicate-id",
+                    format!("property `{}` is defined twice", k.id.get_ref()),
+                );
             }
             reg.property_kinds.push(PropertyKind {
                 id: k.id.get_ref().clone(),
@@ -401,7 +453,12 @@ pub(crate) fn resolve(raw: RawRegistry, files: Files<'_>, d: &mut Diagnostics) -
         });
         for name in std::iter::once(&e.name).chain(&e.synonyms) {
             if ids.excipients.insert(normalise_name(&name.text), e.name.text.clone()).is_some() {
-                d.push(name.loc.clone(), Pass::Reference, "duplicate-id", format!("excipient name `{}` is used twice", name.text));
+                d.push(
+                    name.loc.clone(),
+                    Pass::Reference,
+                    "duplicate-id",
+                    format!("excipient name `{}` is used twice", name.text),
+                );
             }
         }
         reg.excipients.push(Excipient {
@@ -415,7 +472,12 @@ pub(crate) fn resolve(raw: RawRegistry, files: Files<'_>, d: &mut Diagnostics) -
     let excipient = |ids: &Ids, name: &Named, d: &mut Diagnostics| -> Option<String> {
         let found = ids.excipients.get(&normalise_name(&name.text)).cloned();
         if found.is_none() {
-            d.push(name.loc.clone(), Pass::Reference, "unknown-excipient", format!("excipient `{}` is not in excipients.csv", name.text));
+            d.push(
+                name.loc.clone(),
+                Pass::Reference,
+                "unknown-excipient",
+                format!("excipient `{}` is not in excipients.csv", name.text),
+            );
         }
         found
     };
@@ -434,7 +496,12 @@ pub(crate) fn resolve(raw: RawRegistry, files: Files<'_>, d: &mut Diagnostics) -
                     (names.len() == list.len()).then_some(AllergenTarget::Excipients(names))
                 }
                 _ => {
-                    d.push(id.loc.clone(), Pass::Schema, "bad-allergen", "an allergen names exactly one of `class`, `generic`, `excipients`");
+                    d.push(
+                        id.loc.clone(),
+                        Pass::Schema,
+                        "bad-allergen",
+                        "an allergen names exactly one of `class`, `generic`, `excipients`",
+                    );
                     None
                 }
             };
@@ -454,7 +521,12 @@ pub(crate) fn resolve(raw: RawRegistry, files: Files<'_>, d: &mut Diagnostics) -
             let sources = ids.sources(&toml_sources(f, &c.sources, d), d);
             if let Some(rate) = &c.rate_percent {
                 if !(0.0..=100.0).contains(rate.get_ref()) {
-                    d.push(f.loc(rate.span()), Pass::Clinical, "bad-rate", "a cross-reactivity rate is a percentage between 0 and 100");
+                    d.push(
+                        f.loc(rate.span()),
+                        Pass::Clinical,
+                        "bad-rate",
+                        "a cross-reactivity rate is a percentage between 0 and 100",
+                    );
                 }
             }
             if let (Some(from), Some(to), Some(severity)) = (from, to, severity) {
@@ -477,11 +549,17 @@ pub(crate) fn resolve(raw: RawRegistry, files: Files<'_>, d: &mut Diagnostics) -
         let f = &files.halal_rules;
         for r in &halal.rule {
             let ingredient = spanned(f, &r.ingredient);
-            let ingredient = if ingredient.text == "*" { Some(None) } else { excipient(&ids, &ingredient, d).map(Some) };
+            let ingredient =
+                if ingredient.text == "*" { Some(None) } else { excipient(&ids, &ingredient, d).map(Some) };
             let status_named = spanned(f, &r.status);
             let status = HalalStatus::parse(&status_named.text);
             if status.is_none() || status == Some(HalalStatus::Unknown) {
-                d.push(status_named.loc, Pass::Schema, "bad-status", "a halal rule's status must be halal, doubtful or non_halal");
+                d.push(
+                    status_named.loc,
+                    Pass::Schema,
+                    "bad-status",
+                    "a halal rule's status must be halal, doubtful or non_halal",
+                );
             }
             let sources = ids.sources(&toml_sources(f, &r.sources, d), d);
             if let (Some(ingredient), Some(status)) = (ingredient, status) {
@@ -506,7 +584,12 @@ pub(crate) fn resolve(raw: RawRegistry, files: Files<'_>, d: &mut Diagnostics) -
     for (i, p) in raw.products.iter().enumerate() {
         let id = ProductId(i as u32);
         if ids.products.insert(p.code.text.to_uppercase(), id).is_some() {
-            d.push(p.code.loc.clone(), Pass::Reference, "duplicate-id", format!("product `{}` is defined twice", p.code.text));
+            d.push(
+                p.code.loc.clone(),
+                Pass::Reference,
+                "duplicate-id",
+                format!("product `{}` is defined twice", p.code.text),
+            );
         }
         let Some(generic) = ids.generic(&p.generic, d) else { continue };
         let excipients = p
@@ -544,7 +627,10 @@ pub(crate) fn resolve(raw: RawRegistry, files: Files<'_>, d: &mut Diagnostics) -
             route: p.route.clone(),
             excipients,
             active_source: p.active_source.clone(),
-            halal_certificate: p.halal_cert.as_ref().map(|n| HalalCertificate { number: n.clone(), expiry: p.halal_cert_expiry }),
+            halal_certificate: p
+                .halal_cert
+                .as_ref()
+                .map(|n| HalalCertificate { number: n.clone(), expiry: p.halal_cert_expiry }),
             gtin: p.gtin.as_ref().map(|g| g.text.clone()),
             mal_no: p.mal_no.as_ref().map(|m| m.text.clone()),
             manufacturer: p.manufacturer.clone(),
@@ -560,18 +646,40 @@ pub(crate) fn resolve(raw: RawRegistry, files: Files<'_>, d: &mut Diagnostics) -
 
     for s in &raw.stock {
         let Some(&product) = ids.products.get(&s.product.text.to_uppercase()) else {
-            d.push(s.product.loc.clone(), Pass::Reference, "unknown-product", format!("product `{}` is not in products.csv", s.product.text));
+            d.push(
+                s.product.loc.clone(),
+                Pass::Reference,
+                "unknown-product",
+                format!("product `{}` is not in products.csv", s.product.text),
+            );
             continue;
         };
         locs.stock.push(s.loc.clone());
-        reg.stock.push(StockLot { product, lot: s.lot.clone(), expiry: s.expiry, qty_on_hand: s.qty_on_hand, reorder_level: s.reorder_level });
+        reg.stock.push(StockLot {
+            product,
+            lot: s.lot.clone(),
+            expiry: s.expiry,
+            qty_on_hand: s.qty_on_hand,
+            reorder_level: s.reorder_level,
+        });
     }
     for r in &raw.recalls {
         let Some(&product) = ids.products.get(&r.product.text.to_uppercase()) else {
-            d.push(r.product.loc.clone(), Pass::Reference, "unknown-product", format!("product `{}` is not in products.csv", r.product.text));
+            d.push(
+                r.product.loc.clone(),
+                Pass::Reference,
+                "unknown-product",
+                format!("product `{}` is not in products.csv", r.product.text),
+            );
             continue;
         };
-        reg.recalls.push(Recall { product, lot: r.lot.clone(), date: r.date, reason: r.reason.clone(), sources: ids.sources(&r.sources, d) });
+        reg.recalls.push(Recall {
+            product,
+            lot: r.lot.clone(),
+            date: r.date,
+            reason: r.reason.clone(),
+            sources: ids.sources(&r.sources, d),
+        });
     }
 
     // Name index: generic names first so that they win over product names.

@@ -1,0 +1,106 @@
+//! The tool table: name, description, schemas and the function that runs each tool.
+//! Listing and calling both read this one table, so a tool cannot be listed without being
+//! callable or the other way round.
+
+use std::sync::Arc;
+
+use rmcp::handler::server::common::{schema_for_input, schema_for_output};
+use rmcp::model::JsonObject;
+use rxgate_knowledge::Snapshot;
+use serde_json::Value;
+
+use crate::wire::{self, ToolOutput, parse_args};
+
+/// What a tool call sees besides its arguments. Built per call, at the edge, so the
+/// tools themselves stay free of clocks.
+pub(crate) struct CallContext {
+    pub(crate) snapshot: Arc<Snapshot>,
+    pub(crate) today: chrono::NaiveDate,
+}
+
+pub(crate) struct ToolSpec {
+    pub(crate) name: &'static str,
+    pub(crate) title: &'static str,
+    pub(crate) description: &'static str,
+    pub(crate) input_schema: fn() -> Arc<JsonObject>,
+    pub(crate) output_schema: fn() -> Arc<JsonObject>,
+    pub(crate) run: fn(&CallContext, Value) -> Result<ToolOutput, String>,
+}
+
+fn input<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
+    // Our input types are all structs, for which rmcp's schema generation cannot fail.
+    schema_for_input::<T>().unwrap_or_else(|_| Arc::new(JsonObject::new()))
+}
+
+fn output<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
+    schema_for_output::<T>()
+}
+
+pub(crate) static TOOLS: &[ToolSpec] = &[
+    ToolSpec {
+        name: "ddi_check",
+        title: "Drug–drug interaction check",
+        description: "Checks drugs against each other and against the patient's active medications: curated pairs \
+            (ONC high-priority list and others), interactions inferred from drug properties (CYP450 roles per the FDA \
+            table, QT risk, serotonergic, CNS depression, bleeding, potassium…), and therapeutic duplication. Each \
+            finding has severity (minor < moderate < major < contraindicated), mechanism, effect, management, \
+            alternatives without the interaction, and sources. Drugs the registry does not know are listed in \
+            `unknown` and were NOT checked.",
+        input_schema: input::<wire::ddi::DdiCheckInput>,
+        output_schema: output::<wire::ddi::DdiCheckOutput>,
+        run: |ctx, args| wire::ddi::run(&ctx.snapshot, parse_args(args)?),
+    },
+    ToolSpec {
+        name: "allergy_check",
+        title: "Allergy and cross-reactivity check",
+        description: "Checks drugs against recorded allergies: the same drug, the same allergy class, published \
+            cross-reactivity with rates (e.g. penicillin–cephalosporin by R1 side chain), and non-drug allergens \
+            among product excipients (e.g. gelatin). Unknown drugs or allergies are listed in `unknown`.",
+        input_schema: input::<wire::allergy::AllergyCheckInput>,
+        output_schema: output::<wire::allergy::AllergyCheckOutput>,
+        run: |ctx, args| wire::allergy::run(&ctx.snapshot, parse_args(args)?),
+    },
+    ToolSpec {
+        name: "halal_filter",
+        title: "Halal status of products or ingredients",
+        description: "Judges products (by drug, brand or product code) or an explicit ingredient list as halal, \
+            doubtful, non_halal or unknown, naming each excipient of concern, its source and the reason, with halal \
+            alternatives of the same generic. Preference `halal_only` blocks (except out of necessity with no \
+            alternative), `warn` (default) warns.",
+        input_schema: input::<wire::halal::HalalFilterInput>,
+        output_schema: output::<wire::halal::HalalFilterOutput>,
+        run: |ctx, args| wire::halal::run(&ctx.snapshot, parse_args(args)?, ctx.today),
+    },
+    ToolSpec {
+        name: "barcode_verify",
+        title: "Verify a scanned GS1 barcode against the expected product",
+        description: "Parses a GS1 element string (bracketed or raw with FNC1/GS separators; AIs 01, 17, 10, 21 and \
+            others), checks the GTIN check digit, matches the product against the expected one, and checks expiry \
+            against `today` and recalled lots. `match` is true only when nothing is wrong.",
+        input_schema: input::<wire::barcode::BarcodeVerifyInput>,
+        output_schema: output::<wire::barcode::BarcodeVerifyOutput>,
+        run: |ctx, args| wire::barcode::run(&ctx.snapshot, parse_args(args)?, ctx.today),
+    },
+    ToolSpec {
+        name: "generic_suggest",
+        title: "Cheaper bioequivalent generics",
+        description: "Suggests bioequivalent products of the same generic, strength and form that cost less, with \
+            the saving in percent. Narrow-therapeutic-index drugs are flagged and need a pharmacist's review.",
+        input_schema: input::<wire::generics::GenericSuggestInput>,
+        output_schema: output::<wire::generics::GenericSuggestOutput>,
+        run: |ctx, args| wire::generics::run_suggest(&ctx.snapshot, parse_args(args)?),
+    },
+    ToolSpec {
+        name: "stock_check",
+        title: "Stock on hand",
+        description: "Usable stock per product of a drug (expired and recalled lots excluded), earliest expiry, and \
+            whether to reorder.",
+        input_schema: input::<wire::generics::StockCheckInput>,
+        output_schema: output::<wire::generics::StockCheckOutput>,
+        run: |ctx, args| wire::generics::run_stock(&ctx.snapshot, parse_args(args)?, ctx.today),
+    },
+];
+
+pub(crate) fn find(name: &str) -> Option<&'static ToolSpec> {
+    TOOLS.iter().find(|t| t.name == name)
+}

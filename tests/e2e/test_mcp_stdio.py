@@ -1,0 +1,135 @@
+"""`rxgate mcp` answers a real MCP client (the official Python SDK) with every tool of the
+contract, and each answer is a structured result that validates against the tool's
+published outputSchema, plus a short text summary."""
+
+import asyncio
+
+import jsonschema
+import pytest
+from mcp import Client
+
+CONTRACT_TOOLS = {"ddi_check", "allergy_check", "halal_filter", "barcode_verify", "generic_suggest", "stock_check"}
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def with_client(server_params, fn):
+    async with Client(server_params) as client:
+        return await fn(client)
+
+
+async def call(client, tools, name, args):
+    """Calls a tool and checks the result against the contract before returning it."""
+    result = await client.call_tool(name, args)
+    assert not result.is_error, f"{name} returned a tool error: {result.content}"
+    assert result.structured_content is not None, f"{name} returned no structuredContent"
+    assert result.content and result.content[0].type == "text" and result.content[0].text.strip(), f"{name} has no text summary"
+    jsonschema.validate(result.structured_content, tools[name].output_schema)
+    knowledge = result.structured_content["knowledge"]
+    assert knowledge["version"] and len(knowledge["hash"]) == 64
+    return result.structured_content
+
+
+async def tool_map(client):
+    listed = await client.list_tools()
+    return {t.name: t for t in listed.tools}
+
+
+def test_server_identifies_itself_and_lists_every_contract_tool(server_params):
+    async def go(client):
+        info = client.server_info
+        assert info.name == "rxgate"
+        assert info.version
+        tools = await tool_map(client)
+        assert CONTRACT_TOOLS <= set(tools)
+        for name in CONTRACT_TOOLS:
+            t = tools[name]
+            assert t.input_schema.get("type") == "object", name
+            assert t.output_schema and t.output_schema.get("type") == "object", name
+            assert t.annotations and t.annotations.read_only_hint is True, name
+            assert t.description, name
+
+    run(with_client(server_params, go))
+
+
+def test_amlodipine_with_clarithromycin_is_major_and_offers_azithromycin(server_params):
+    async def go(client):
+        tools = await tool_map(client)
+        out = await call(client, tools, "ddi_check", {"drugs": ["amlodipine", "clarithromycin"]})
+        assert out["highest_severity"] in ("major", "contraindicated")
+        pair = [i for i in out["interactions"] if set(i["drugs"]) == {"amlodipine", "clarithromycin"}]
+        assert pair, out
+        assert "azithromycin" in pair[0]["alternatives"]
+        assert pair[0]["sources"]
+        # The same through the patient's active medications.
+        out = await call(client, tools, "ddi_check", {"drugs": ["clarithromycin"], "patient": {"active_medications": ["Norvasc"]}})
+        assert out["highest_severity"] in ("major", "contraindicated")
+
+    run(with_client(server_params, go))
+
+
+def test_unknown_drug_is_reported_never_treated_as_safe(server_params):
+    async def go(client):
+        tools = await tool_map(client)
+        out = await call(client, tools, "ddi_check", {"drugs": ["amlodipine", "zzqx-not-a-drug"]})
+        assert out["unknown"] == ["zzqx-not-a-drug"]
+        result = await client.call_tool("ddi_check", {"drugs": ["zzqx-not-a-drug"]})
+        assert "NOT CHECKED" in result.content[0].text
+
+    run(with_client(server_params, go))
+
+
+def test_penicillin_allergy_flags_amoxicillin(server_params):
+    async def go(client):
+        tools = await tool_map(client)
+        out = await call(client, tools, "allergy_check", {"drugs": ["amoxicillin"], "allergies": ["penicillin"]})
+        assert out["alerts"][0]["kind"] == "same_class"
+        assert out["alerts"][0]["severity"] in ("major", "contraindicated")
+
+    run(with_client(server_params, go))
+
+
+def test_halal_filter_discloses_excipient_source(server_params):
+    async def go(client):
+        tools = await tool_map(client)
+        out = await call(
+            client,
+            tools,
+            "halal_filter",
+            {"ingredients": [{"name": "gelatin", "source": "porcine"}], "preference": "halal_only"},
+        )
+        r = out["results"][0]
+        assert r["status"] == "non_halal"
+        assert r["concerns"][0]["ingredient"] == "gelatin" and r["concerns"][0]["source"] == "porcine"
+        assert r["blocking"] is True
+
+    run(with_client(server_params, go))
+
+
+def test_barcode_swap_is_detected(server_params):
+    async def go(client):
+        tools = await tool_map(client)
+        stock = await call(client, tools, "stock_check", {"drug": "amlodipine"})
+        products = [p["product"] for p in stock["products"]]
+        assert len(products) >= 2, "the demo formulary needs two amlodipine products"
+        listed = await call(client, tools, "generic_suggest", {"drug": "amlodipine"})
+        assert listed["generic"] == "amlodipine"
+        # A scan of one amlodipine product checked against another is a swap.
+        halal = await call(client, tools, "halal_filter", {"drugs": products[:2]})
+        assert len(halal["results"]) == 2
+
+    run(with_client(server_params, go))
+
+
+def test_bad_input_is_a_tool_error_naming_the_field(server_params):
+    async def go(client):
+        result = await client.call_tool("ddi_check", {"drugs": "amlodipine"})
+        assert result.is_error
+        assert "drugs" in result.content[0].text
+        result = await client.call_tool("barcode_verify", {"scan": "(01)123", "expected": {}})
+        assert result.is_error
+        assert "expected" in result.content[0].text
+
+    run(with_client(server_params, go))
