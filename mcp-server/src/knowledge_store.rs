@@ -50,15 +50,66 @@ pub(crate) fn read_dir(dir: &Path) -> anyhow::Result<Vec<SourceFile>> {
     Ok(files)
 }
 
-/// The registry named by `dir`, else by `RXGATE_KNOWLEDGE_DIR`, else the one built in.
+/// The registry in `dir`, else the one built in.
 pub(crate) fn load_initial(dir: Option<&Path>) -> anyhow::Result<Snapshot> {
-    let env_dir = std::env::var_os("RXGATE_KNOWLEDGE_DIR").map(std::path::PathBuf::from);
-    let files = match dir.map(Path::to_path_buf).or(env_dir) {
-        Some(dir) => read_dir(&dir)?,
+    let files = match dir {
+        Some(dir) => read_dir(dir)?,
         None => rxgate_knowledge::bundled_files(),
     };
     rxgate_knowledge::load(&files).map_err(|problems| {
         let lines: Vec<String> = problems.iter().take(20).map(|p| p.to_string()).collect();
         anyhow::anyhow!("the knowledge registry failed validation ({} problems):\n{}", problems.len(), lines.join("\n"))
     })
+}
+
+/// Re-reads `dir` on every SIGHUP and puts it in force if it validates; otherwise logs
+/// every problem and keeps serving the snapshot in force.
+pub(crate) async fn reload_on_sighup(store: Arc<KnowledgeStore>, dir: std::path::PathBuf) {
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; knowledge reload by signal is off");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        let result = read_dir(&dir).map_err(|e| vec![e.to_string()]).and_then(|files| {
+            store.reload(&files).map_err(|problems| problems.iter().map(ToString::to_string).collect())
+        });
+        match result {
+            Ok(s) => tracing::info!(version = %s.version, hash = %s.hash, "knowledge reloaded"),
+            Err(problems) => {
+                tracing::error!(count = problems.len(), first = %problems.first().cloned().unwrap_or_default(),
+                    "knowledge reload refused; the previous snapshot stays in force")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_registry_that_fails_validation_is_never_put_in_force() {
+        let files = rxgate_knowledge::bundled_files();
+        let store = KnowledgeStore::new(rxgate_knowledge::load(&files).expect("bundled registry valid"));
+        let before = store.current();
+        let broken: Vec<SourceFile> = files
+            .iter()
+            .map(|f| {
+                let mut f = f.clone();
+                if f.name == "sources.csv" {
+                    // Drop every citation: every fact now points at a missing source.
+                    f.text = f.text.lines().next().unwrap_or("").to_string() + "\n";
+                }
+                f
+            })
+            .collect();
+        assert!(store.reload(&broken).is_err());
+        assert!(Arc::ptr_eq(&before, &store.current()), "the previous snapshot must stay in force");
+
+        let mut changed = files.clone();
+        changed.iter_mut().find(|f| f.name == "sources.csv").expect("sources").text.push('\n');
+        let after = store.reload(&changed).expect("valid registry accepted");
+        assert_ne!(after.hash, before.hash);
+        assert_eq!(store.current().hash, after.hash);
+    }
 }

@@ -64,11 +64,15 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Mcp { knowledge } => {
-            let snapshot = knowledge_store::load_initial(knowledge.as_deref())?;
+            let dir = knowledge.or_else(|| std::env::var_os("RXGATE_KNOWLEDGE_DIR").map(PathBuf::from));
+            let snapshot = knowledge_store::load_initial(dir.as_deref())?;
             tracing::info!(version = %snapshot.version, hash = %snapshot.hash, "knowledge loaded");
             let store = Arc::new(knowledge_store::KnowledgeStore::new(snapshot));
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(async move {
+                if let Some(dir) = dir {
+                    tokio::spawn(knowledge_store::reload_on_sighup(store.clone(), dir));
+                }
                 let service = mcp::RxgateMcp::new(store)
                     .serve(rmcp::transport::stdio())
                     .await

@@ -130,6 +130,9 @@ fn alert_for(reg: &Registry, drug: &Drug, allergy_text: &str, allergy: &Allergy<
         )),
         Allergy::Drug(a) => {
             if let Some(class) = shared_allergy_class(reg, *a, g) {
+                if let Some(c) = narrower_cross_reactivity(reg, &Target::Generic(*a), class, g) {
+                    return Some(cross(alert, reg, c));
+                }
                 let c = reg.class(class);
                 return Some(alert(
                     AlertKind::SameClass,
@@ -147,6 +150,9 @@ fn alert_for(reg: &Registry, drug: &Drug, allergy_text: &str, allergy: &Allergy<
         }
         Allergy::Class(class) => {
             if reg.in_class(g, *class) {
+                if let Some(c) = narrower_cross_reactivity(reg, &Target::Class(*class), *class, g) {
+                    return Some(cross(alert, reg, c));
+                }
                 let c = reg.class(*class);
                 return Some(alert(
                     AlertKind::SameClass,
@@ -158,9 +164,63 @@ fn alert_for(reg: &Registry, drug: &Drug, allergy_text: &str, allergy: &Allergy<
             }
             cross_alert(reg, &Target::Class(*class), g).map(|c| cross(alert, reg, c))
         }
-        Allergy::Excipients(names) => excipient_alert(reg, drug, names)
-            .map(|(severity, note, sources)| alert(AlertKind::Excipient, severity, None, note, sources)),
+        Allergy::Excipients(names) => {
+            if is_the_allergen_itself(reg, g, names) {
+                return Some(alert(
+                    AlertKind::SameDrug,
+                    Severity::Contraindicated,
+                    None,
+                    format!("{inn} is itself the recorded allergen."),
+                    crate::citations(reg, &reg.generic(g).sources),
+                ));
+            }
+            excipient_alert(reg, drug, names)
+                .map(|(severity, note, sources)| alert(AlertKind::Excipient, severity, None, note, sources))
+        }
     }
+}
+
+/// A published cross-reactivity that speaks to a narrower group than the shared class
+/// (the drug itself, or a subclass such as selective COX-2 inhibitors within NSAIDs)
+/// describes the risk better than "same class" does, so it takes precedence.
+fn narrower_cross_reactivity<'r>(
+    reg: &'r Registry,
+    allergy: &Target,
+    shared: ClassId,
+    drug: GenericId,
+) -> Option<&'r CrossReactivity> {
+    let c = cross_alert(reg, allergy, drug)?;
+    let narrower = match c.to {
+        Target::Generic(t) => t == drug,
+        Target::Class(t) => t != shared && is_descendant(reg, t, shared),
+    };
+    narrower.then_some(c)
+}
+
+fn is_descendant(reg: &Registry, class: ClassId, ancestor: ClassId) -> bool {
+    let mut cur = reg.class(class).parent;
+    while let Some(p) = cur {
+        if p == ancestor {
+            return true;
+        }
+        cur = reg.class(p).parent;
+    }
+    false
+}
+
+/// An allergen recorded as an excipient (macrogol, gelatin) can also be the active
+/// ingredient of a product (a macrogol laxative): that is the allergen itself.
+fn is_the_allergen_itself(reg: &Registry, g: GenericId, allergen: &[String]) -> bool {
+    let generic = reg.generic(g);
+    let names: Vec<String> =
+        std::iter::once(&generic.inn).chain(&generic.synonyms).map(|n| rxgate_knowledge::normalise_name(n)).collect();
+    allergen.iter().any(|a| {
+        let mut forms = vec![rxgate_knowledge::normalise_name(a)];
+        if let Some(e) = reg.excipient(a) {
+            forms.extend(std::iter::once(&e.name).chain(&e.synonyms).map(|n| rxgate_knowledge::normalise_name(n)));
+        }
+        forms.iter().any(|f| names.contains(f))
+    })
 }
 
 fn cross<F>(alert: F, reg: &Registry, c: &CrossReactivity) -> AllergyAlert

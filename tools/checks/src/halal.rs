@@ -156,6 +156,21 @@ fn judge(reg: &Registry, name: &str, source: &str) -> (HalalStatus, Option<Conce
         }
     }
     let display = excipient.map_or_else(|| name.to_string(), |e| e.name.clone());
+    // A name we cannot identify is unknown whatever its claimed source: "vegetable" says
+    // nothing about an ingredient we cannot name (it could be an intoxicant).
+    if excipient.is_none() && reg.resolve(name).is_none() {
+        return (
+            HalalStatus::Unknown,
+            Some(Concern {
+                ingredient: display,
+                source: source.to_string(),
+                status: HalalStatus::Unknown,
+                reason: format!("{name} is not in the excipient registry; its halal status is unknown."),
+                sources: Vec::new(),
+            }),
+            false,
+        );
+    }
     match reg.halal_rule(name, source) {
         Some(rule) if rule.status == HalalStatus::Halal => (HalalStatus::Halal, None, false),
         Some(rule) => (

@@ -22,7 +22,28 @@ pub const FILES: &[(&str, bool)] = &[
     ("dose_rules.toml", false),
 ];
 
+macro_rules! bundled {
+    ($($name:literal),* $(,)?) => {
+        vec![$(SourceFile { name: $name.to_string(), text: include_str!(concat!("../data/", $name)).to_string() }),*]
+    };
+}
+
 /// The text of the registry in `tools/knowledge/data/`, as it was when rxgate was built.
 pub fn bundled_files() -> Vec<SourceFile> {
-    Vec::new()
+    bundled![
+        "registry.toml",
+        "sources.csv",
+        "classes.csv",
+        "generics.csv",
+        "property_kinds.toml",
+        "properties.csv",
+        "ddi_rules.toml",
+        "interactions.toml",
+        "allergy.toml",
+        "excipients.csv",
+        "halal_rules.toml",
+        "products.csv",
+        "inventory.csv",
+        "recalls.csv",
+    ]
 }

@@ -7,7 +7,7 @@ fn bundled() -> Vec<SourceFile> {
     bundled_files()
 }
 
-fn with(files: &[SourceFile], name: &str, edit: impl FnOnce(&str) -> String) -> Vec<SourceFile> {
+fn with(files: &[SourceFile], name: &str, edit: impl Fn(&str) -> String) -> Vec<SourceFile> {
     files
         .iter()
         .map(|f| if f.name == name { SourceFile { name: f.name.clone(), text: edit(&f.text) } } else { f.clone() })
@@ -119,12 +119,12 @@ fn toml_syntax_error_is_located() {
 fn a_fact_without_a_known_source_is_refused() {
     let files = with(&bundled(), "properties.csv", |t| {
         let mut lines: Vec<String> = t.lines().map(str::to_string).collect();
-        lines.push("clarithromycin,pgp_inhibitor,yes,no-such-source,".to_string());
+        lines.push("clarithromycin,nephrotoxic,yes,no-such-source,".to_string());
         lines.join("\n") + "\n"
     });
     let p = problems(&files);
     assert!(p.iter().any(|d| d.rule == "unknown-source" && d.loc.file == "properties.csv"), "{p:?}");
-    let files = with(&bundled(), "properties.csv", |t| t.to_string() + "clarithromycin,pgp_inhibitor,yes,,\n");
+    let files = with(&bundled(), "properties.csv", |t| t.to_string() + "clarithromycin,nephrotoxic,yes,,\n");
     assert!(problems(&files).iter().any(|d| d.rule == "missing-source"));
 }
 

@@ -257,7 +257,7 @@ fn combine(op: Op, left: &Domain, right: &Domain, limits: &Limits, notes: &mut V
                         values.push(op.apply(x, y));
                     }
                 }
-                values.sort();
+                values.sort_unstable();
                 values.dedup();
                 if values.len() <= limits.max_set_size {
                     return Domain::Set(values);
@@ -530,10 +530,7 @@ fn corner(op: Op, a: &End, b: &End) -> End {
         },
         _ => match (a, b) {
             (End::Finite(x, i), End::Finite(y, j)) => End::Finite(x * y, *i && *j),
-            (End::Finite(x, i), infinite) | (infinite, End::Finite(x, i)) if x.is_zero() => {
-                let _ = infinite;
-                End::Finite(Q::zero(), *i)
-            }
+            (End::Finite(x, i), _) | (_, End::Finite(x, i)) if x.is_zero() => End::Finite(Q::zero(), *i),
             _ => End::infinite(if a.sign() == b.sign() { Ordering::Greater } else { Ordering::Less }),
         },
     }

@@ -6,6 +6,30 @@
 //! products `x = a * b * c` and sums `x = a + b + c` (`a = b` is a one-term sum). [`solve`]
 //! narrows every variable to what the others allow, until a fixpoint.
 //!
+//! ```
+//! use rxgate_solver::{Number, SolveConfig, Status, System, Unit, VariableSpec, solve};
+//!
+//! let unit = |u: &str| Unit::parse(u).unwrap();
+//! let one = |v: &str| VariableSpec::new().values([Number::parse(v).unwrap()]);
+//! let mut system = System::new();
+//! system.add_variable("dose", VariableSpec::new().unit(unit("mg"))).unwrap();
+//! system.add_variable("conc", one("24").unit(unit("mg/mL"))).unwrap();
+//! system.add_variable("per_kg", one("15").unit(unit("mg/kg"))).unwrap();
+//! system.add_variable("weight", one("8").unit(unit("kg"))).unwrap();
+//! system.add_equation("dose = per_kg * weight").unwrap();
+//! system.add_equation("dose = conc * volume").unwrap(); // `volume` is inferred as mL
+//!
+//! let solution = solve(&system, &SolveConfig::default()).unwrap();
+//! assert_eq!(solution.status, Status::Solved);
+//! let volume = solution.range("volume").unwrap();
+//! assert_eq!(volume.to_string(), "[5] mL");
+//! assert_eq!(volume.single_value().unwrap().to_exact_string(), "5");
+//! ```
+//!
+//! The [`order`] module builds the standard medication-order equations (dose, dose per
+//! time, rate, concentration, per kg and per m², frequency, administration time) for once,
+//! timed, discontinuous and continuous schedules, with measurable volumes and tablet parts.
+//!
 //! Invariants:
 //! - **Pure**: no I/O, clock, randomness or async runtime; the result depends only on the
 //!   system and the [`SolveConfig`].

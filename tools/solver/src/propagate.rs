@@ -257,6 +257,11 @@ fn run(
                     }
                 }
             }
+            // A left-hand side computed as an exact set that survived whole: every term value
+            // took part in some combination that is still allowed, so no term can narrow now.
+            if position == 0 && matches!(computed, Domain::Set(_)) && domains[v] == computed {
+                break;
+            }
         }
         if revisit_self && !queued[e] {
             queued[e] = true;

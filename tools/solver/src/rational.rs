@@ -21,8 +21,9 @@ use num_traits::{One, Signed, ToPrimitive, Zero};
 pub(crate) enum Q {
     /// numerator, denominator: reduced, denominator > 0.
     Small(i64, i64),
-    /// Only for values that do not fit in `Small`.
-    Big(BigRational),
+    /// Only for values that do not fit in `Small`; boxed so that sets of small values stay
+    /// compact in memory.
+    Big(Box<BigRational>),
 }
 
 fn gcd128(mut a: i128, mut b: i128) -> i128 {
@@ -36,9 +37,33 @@ fn gcd128(mut a: i128, mut b: i128) -> i128 {
     a
 }
 
+fn gcd64(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        let t = a % b;
+        a = b;
+        b = t;
+    }
+    a
+}
+
 /// Reduces `n/d` (d ≠ 0) computed in i128 and stores it as small as possible.
 fn from_i128(n: i128, d: i128) -> Q {
     debug_assert!(d != 0);
+    if d == 1
+        && let Ok(n) = i64::try_from(n)
+    {
+        return Q::Small(n, 1);
+    }
+    // 64-bit division is several times faster than 128-bit; most values fit.
+    if let (Ok(small_n), Ok(small_d)) = (i64::try_from(n), i64::try_from(d))
+        && small_n != i64::MIN
+        && small_d != i64::MIN
+    {
+        let g = gcd64(small_n.unsigned_abs(), small_d.unsigned_abs()).max(1);
+        let g = i64::try_from(g).unwrap_or(1);
+        let (n, d) = (small_n / g, small_d / g);
+        return if d < 0 { Q::Small(-n, -d) } else { Q::Small(n, d) };
+    }
     let g = gcd128(n, d).max(1);
     let (mut n, mut d) = (n / g, d / g);
     if d < 0 {
@@ -48,7 +73,7 @@ fn from_i128(n: i128, d: i128) -> Q {
     }
     match (i64::try_from(n), i64::try_from(d)) {
         (Ok(n), Ok(d)) => Q::Small(n, d),
-        _ => Q::Big(BigRational::new(BigInt::from(n), BigInt::from(d))),
+        _ => Q::Big(Box::new(BigRational::new(BigInt::from(n), BigInt::from(d)))),
     }
 }
 
@@ -64,21 +89,21 @@ impl Q {
     pub(crate) fn from_big(value: &BigRational) -> Q {
         match (value.numer().to_i64(), value.denom().to_i64()) {
             (Some(n), Some(d)) => Q::Small(n, d),
-            _ => Q::Big(value.clone()),
+            _ => Q::Big(Box::new(value.clone())),
         }
     }
 
     fn from_big_owned(value: BigRational) -> Q {
         match (value.numer().to_i64(), value.denom().to_i64()) {
             (Some(n), Some(d)) => Q::Small(n, d),
-            _ => Q::Big(value),
+            _ => Q::Big(Box::new(value)),
         }
     }
 
     pub(crate) fn to_big(&self) -> BigRational {
         match self {
             Q::Small(n, d) => BigRational::new_raw(BigInt::from(*n), BigInt::from(*d)),
-            Q::Big(value) => value.clone(),
+            Q::Big(value) => (**value).clone(),
         }
     }
 
@@ -228,7 +253,12 @@ impl Mul for &Q {
 impl Div for &Q {
     type Output = Q;
     fn div(self, other: &Q) -> Q {
-        self * &other.recip()
+        match (self, other) {
+            (Q::Small(a, b), Q::Small(c, d)) => {
+                from_i128(i128::from(*a) * i128::from(*d), i128::from(*b) * i128::from(*c))
+            }
+            _ => Q::from_big_owned(self.to_big() / other.to_big()),
+        }
     }
 }
 
@@ -237,7 +267,7 @@ impl Neg for &Q {
     fn neg(self) -> Q {
         match self {
             Q::Small(n, d) => from_i128(-i128::from(*n), i128::from(*d)),
-            Q::Big(value) => Q::from_big_owned(-value),
+            Q::Big(value) => Q::from_big_owned(-(**value).clone()),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! A system of variables and equations, built from caller input and narrowed by [`crate::solve`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use rxgate_units::{Dimension, Number, Unit};
 use thiserror::Error;
@@ -252,7 +252,6 @@ impl System {
             }
             (None, None) => return Ok(()),
         };
-        let before = Range::from_domain(&variable.domain, &spec_unit);
         let limits = Limits { max_set_size: usize::MAX, max_pairwise: 0, max_increments: 64, only_min_incr_max: false };
         let outcome = match spec.to_domain(&spec_unit, name)? {
             None => Restricted::Empty,
@@ -263,6 +262,7 @@ impl System {
             Restricted::Narrowed(domain) => variable.domain = domain,
             Restricted::Empty => {
                 if self.emptied.is_none() {
+                    let before = Range::from_domain(&variable.domain, &spec_unit);
                     self.emptied = Some(Emptied {
                         variable: name.to_owned(),
                         message: format!(
@@ -327,21 +327,34 @@ impl System {
         let mut units: Vec<Option<Unit>> = self.variables.iter().map(|v| v.unit.clone()).collect();
         let positions: Vec<Vec<usize>> =
             self.equations.iter().map(|eq| eq.variables().filter_map(|n| self.position(n)).collect()).collect();
+        // A worklist, not repeated sweeps: a chain of n equations learns one unit per step,
+        // and sweeping would make that quadratic.
+        let mut occurs: Vec<Vec<usize>> = vec![Vec::new(); units.len()];
+        for (e, vars) in positions.iter().enumerate() {
+            for &v in vars {
+                occurs[v].push(e);
+            }
+        }
+        let mut queue: VecDeque<usize> = (0..positions.len()).collect();
+        let mut next_unknown = 0;
         loop {
-            let mut progress = true;
-            while progress {
-                progress = false;
-                for (equation, vars) in self.equations.iter().zip(&positions) {
-                    let missing: Vec<usize> = (0..vars.len()).filter(|&i| units[vars[i]].is_none()).collect();
-                    let [only] = missing[..] else { continue };
-                    units[vars[only]] = Some(infer_unit(equation.kind(), vars, only, &units));
-                    progress = true;
-                }
+            while let Some(e) = queue.pop_front() {
+                let vars = &positions[e];
+                let mut missing = (0..vars.len()).filter(|&i| units[vars[i]].is_none());
+                let (Some(only), None) = (missing.next(), missing.next()) else { continue };
+                let v = vars[only];
+                units[v] = Some(infer_unit(self.equations[e].kind(), vars, only, &units));
+                queue.extend(occurs[v].iter().copied());
             }
-            match units.iter().position(Option::is_none) {
-                Some(unknown) => units[unknown] = Some(Unit::one()),
-                None => break,
+            while next_unknown < units.len() && units[next_unknown].is_some() {
+                next_unknown += 1;
             }
+            if next_unknown == units.len() {
+                break;
+            }
+            // Nothing left to infer from: an unknown unit is a count.
+            units[next_unknown] = Some(Unit::one());
+            queue.extend(occurs[next_unknown].iter().copied());
         }
         let units: Vec<Unit> = units.into_iter().map(|u| u.unwrap_or_else(Unit::one)).collect();
         for (equation, vars) in self.equations.iter().zip(&positions) {
@@ -393,6 +406,7 @@ fn infer_unit(kind: EquationKind, vars: &[usize], missing: usize, units: &[Optio
     }
 }
 
+/// The equation with each variable's unit, for error messages: `dose[mg] = conc[mg/mL] * …`.
 fn annotate(equation: &Equation, vars: &[usize], units: &[Unit]) -> String {
     let named = |i: usize, name: &str| format!("{name}[{}]", units[vars[i]]);
     let operator = match equation.kind() {
@@ -403,6 +417,7 @@ fn annotate(equation: &Equation, vars: &[usize], units: &[Unit]) -> String {
     format!("{} = {}", named(0, equation.result()), terms.join(operator))
 }
 
+/// A spec in range notation, for the message when it empties a variable.
 fn describe_spec(spec: &VariableSpec, unit: &Unit) -> String {
     match spec.to_domain(unit, "") {
         Ok(Some(domain)) => Range::from_domain(&domain, unit).to_string(),

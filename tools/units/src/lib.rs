@@ -10,6 +10,15 @@
 //! - [`Quantity`]: a value that always carries a unit. Adding across groups is a typed
 //!   error; multiplying and dividing combine units.
 //!
+//! Why written rather than taken: the `ucum` crate computes in `f64` (so `1/3 mL × 3` is not
+//! `1 mL`) and is young; `uom` checks dimensions at compile time and cannot read UCUM
+//! strings that arrive at run time. A small table-driven subset with exact rationals is
+//! less code than adapting either, and it can make body weight and body surface their own
+//! groups, which neither does.
+//!
+//! A dose cannot be built without a unit: [`Quantity::new`] takes a [`Unit`], and a plain
+//! count is written with the explicit unit `1` ([`Unit::one`]).
+//!
 //! Invariants: the crate is pure (no I/O, clock, randomness or async runtime); every
 //! conversion is exact; a unit holds at most one atom per group, so equal units are
 //! structurally equal and print identically.

@@ -20,6 +20,18 @@ pub struct Quantity {
 
 impl Quantity {
     /// A value in a unit; use [`Unit::one`] for plain counts.
+    ///
+    /// ```
+    /// use rxgate_units::{Number, Quantity, Unit};
+    /// let dose = Quantity::new(Number::from(120), Unit::parse("mg").unwrap());
+    /// assert_eq!(dose.to_string(), "120 mg");
+    /// ```
+    ///
+    /// A bare number is not a dose:
+    ///
+    /// ```compile_fail
+    /// let dose = rxgate_units::Quantity::new(rxgate_units::Number::from(120));
+    /// ```
     pub fn new(value: Number, unit: Unit) -> Quantity {
         Quantity { value, unit }
     }

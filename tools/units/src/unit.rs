@@ -163,6 +163,13 @@ impl Atom {
         }
     }
 
+    fn ratio(&self) -> (i64, i64) {
+        match self {
+            Atom::Table(index) => (ATOMS[*index].numerator, ATOMS[*index].denominator),
+            Atom::Annotation(_) => (1, 1),
+        }
+    }
+
     fn factor(&self) -> BigRational {
         match self {
             Atom::Table(index) => {
@@ -248,7 +255,23 @@ impl Unit {
 
     /// How many base units one of this unit is (`mg/d` → 1/86 400 000 g/s).
     pub fn base_factor(&self) -> BigRational {
-        self.terms.iter().fold(BigRational::one(), |acc, term| acc * Pow::pow(term.atom.factor(), term.exponent))
+        // One reduction at the end instead of one per atom: this runs for every value a
+        // solver reads in or prints.
+        let mut numerator = BigInt::one();
+        let mut denominator = BigInt::one();
+        for term in &self.terms {
+            let (n, d) = term.atom.ratio();
+            let power = term.exponent.unsigned_abs();
+            let (n, d) = (BigInt::from(n).pow(power), BigInt::from(d).pow(power));
+            if term.exponent > 0 {
+                numerator *= n;
+                denominator *= d;
+            } else {
+                numerator *= d;
+                denominator *= n;
+            }
+        }
+        BigRational::new(numerator, denominator)
     }
 
     /// `self ^ exponent`.
