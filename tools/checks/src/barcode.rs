@@ -134,18 +134,18 @@ pub fn verify(reg: &Registry, scan: &str, expected: &Expected, today: NaiveDate)
                 .push(Problem { code: "wrong_product", message: format!("scanned {got}, expected {expected_text}") });
         }
     }
-    if let Some(expiry) = parsed.expiry {
-        if rxgate_barcode::is_expired(expiry, today) {
-            problems.push(Problem { code: "expired", message: format!("expired on {expiry}") });
-        }
+    if let Some(expiry) = parsed.expiry
+        && rxgate_barcode::is_expired(expiry, today)
+    {
+        problems.push(Problem { code: "expired", message: format!("expired on {expiry}") });
     }
-    if let (Some(p), Some(lot)) = (scanned, &parsed.lot) {
-        if let Some(recall) = reg.recall(p, lot) {
-            problems.push(Problem {
-                code: "recalled",
-                message: format!("lot {lot} was recalled on {}: {}", recall.date, recall.reason),
-            });
-        }
+    if let (Some(p), Some(lot)) = (scanned, &parsed.lot)
+        && let Some(recall) = reg.recall(p, lot)
+    {
+        problems.push(Problem {
+            code: "recalled",
+            message: format!("lot {lot} was recalled on {}: {}", recall.date, recall.reason),
+        });
     }
     Ok(Verification {
         matched: problems.is_empty(),

@@ -262,7 +262,7 @@ pub(crate) fn pair_finding(reg: &Registry, x: GenericId, y: GenericId) -> Option
     }
     let mut fired = rules_for(reg, x, y);
     // Most severe first; among equals the rule written first in the file, for stable output.
-    fired.sort_by(|p, q| q.0.severity.cmp(&p.0.severity));
+    fired.sort_by_key(|p| std::cmp::Reverse(p.0.severity));
     let mut iter = fired.into_iter();
     let (rule, a, b) = iter.next()?;
     let others = iter.map(|(r, ..)| r).filter(|r| r.text.mechanism != rule.text.mechanism).collect();

@@ -150,10 +150,10 @@ pub fn check(reg: &Registry, req: &HalalRequest, preference: Preference, today: 
 /// necessity applies.
 fn judge(reg: &Registry, name: &str, source: &str) -> (HalalStatus, Option<Concern>, bool) {
     let excipient = reg.excipient(name);
-    if let Some(e) = excipient {
-        if e.inherent_status == Some(HalalStatus::Halal) {
-            return (HalalStatus::Halal, None, false);
-        }
+    if let Some(e) = excipient
+        && e.inherent_status == Some(HalalStatus::Halal)
+    {
+        return (HalalStatus::Halal, None, false);
     }
     let display = excipient.map_or_else(|| name.to_string(), |e| e.name.clone());
     // A name we cannot identify is unknown whatever its claimed source: "vegetable" says

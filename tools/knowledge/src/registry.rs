@@ -211,7 +211,7 @@ impl Registry {
             Condition::Generic(g) => *g == generic,
             Condition::Class(c) => self.in_class(generic, *c),
             Condition::Property { kind, levels } => {
-                self.property(generic, kind).is_some_and(|p| levels.is_empty() || levels.iter().any(|l| *l == p.level))
+                self.property(generic, kind).is_some_and(|p| levels.is_empty() || levels.contains(&p.level))
             }
         }
     }

@@ -19,9 +19,13 @@
 //! Per-kg and per-m² equations are included only when the caller sets one of their
 //! variables, so an order dosed by weight does not come back `partial` for lack of a BSA.
 
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::ToPrimitive;
 use rxgate_units::{Number, Unit};
 
 use crate::propagate::{Solution, SolveConfig, Status, solve};
+use crate::range::Range;
 use crate::system::{System, SystemError, VariableSpec};
 
 /// How the order is given.
@@ -347,8 +351,9 @@ impl Order {
         Ok(system)
     }
 
-    /// Solves the order. For liquids whose volume is certainly above 5 mL the volume is
-    /// then restricted to 0.5 mL steps and solved again (a note says so).
+    /// Solves the order. For liquids, the volume to measure is then made measurable: above
+    /// 5 mL only 0.5 mL steps remain; a range that spans 5 mL becomes the value set of 0.1 mL
+    /// steps up to 5 mL and 0.5 mL steps above (when it is not too large). Notes say which.
     pub fn solve(&self, config: &SolveConfig) -> Result<Solution, SystemError> {
         let system = self.system()?;
         let solution = solve(&system, config)?;
@@ -356,26 +361,82 @@ impl Order {
             return Ok(solution);
         }
         let name = OrderVariable::OrderableQuantity.name();
-        let above_fine_limit = solution
-            .range(name)
-            .and_then(|r| r.min())
-            .is_some_and(|min| min.value > Number::from_integer(FINE_VOLUME_LIMIT_ML));
-        if !above_fine_limit {
+        let Some(volume) = solution.range(name).cloned() else {
             return Ok(solution);
-        }
+        };
+        let limit = Number::from_integer(FINE_VOLUME_LIMIT_ML);
+        let (spec, note) = match (volume.min(), volume.max()) {
+            (_, Some(max)) if max.value <= limit => return Ok(solution),
+            (Some(min), _) if min.value > limit => (
+                VariableSpec::new().unit(millilitre()).increment(half()),
+                format!("`{name}` is above {FINE_VOLUME_LIMIT_ML} mL: measured in 0.5 mL steps"),
+            ),
+            (_, None) => {
+                return Ok(with_note(
+                    solution,
+                    format!("`{name}` has no maximum: it stays in 0.1 mL steps, also above {FINE_VOLUME_LIMIT_ML} mL"),
+                ));
+            }
+            (_, Some(_)) => match measurable_volumes(&volume, config.max_set_size) {
+                Some(values) => (
+                    VariableSpec::new().unit(millilitre()).values(values),
+                    format!(
+                        "`{name}` spans {FINE_VOLUME_LIMIT_ML} mL: 0.1 mL steps up to {FINE_VOLUME_LIMIT_ML} mL, 0.5 mL steps above"
+                    ),
+                ),
+                None => {
+                    return Ok(with_note(
+                        solution,
+                        format!(
+                            "`{name}` spans too many volumes to list: it stays in 0.1 mL steps, also above {FINE_VOLUME_LIMIT_ML} mL"
+                        ),
+                    ));
+                }
+            },
+        };
         let notes = solution.notes.clone();
         let mut system = solution.into_system();
-        system.restrict(
-            name,
-            VariableSpec::new().unit(millilitre()).increment(Number::from_fraction(1, 2).unwrap_or_else(Number::one)),
-        )?;
-        let mut coarse = solve(&system, config)?;
+        system.restrict(name, spec)?;
+        let mut measurable = solve(&system, config)?;
         let mut all_notes = notes;
-        all_notes.push(format!("`{name}` is above {FINE_VOLUME_LIMIT_ML} mL: measured in 0.5 mL steps"));
-        all_notes.append(&mut coarse.notes);
-        coarse.notes = all_notes;
-        Ok(coarse)
+        all_notes.push(note);
+        all_notes.append(&mut measurable.notes);
+        measurable.notes = all_notes;
+        Ok(measurable)
     }
+}
+
+fn with_note(mut solution: Solution, note: String) -> Solution {
+    solution.notes.push(note);
+    solution
+}
+
+/// Volumes a syringe can measure within `range` (in mL): multiples of 0.1 mL up to 5 mL and
+/// of 0.5 mL above. `None` when the range has no upper bound or more than `limit` values.
+fn measurable_volumes(range: &Range, limit: usize) -> Option<Vec<Number>> {
+    let max = range.max()?.value.as_ratio();
+    let ten = BigRational::from_integer(BigInt::from(10));
+    let two = BigRational::from_integer(BigInt::from(2));
+    let low = match range.min() {
+        Some(min) => (min.value.as_ratio() * &ten).ceil().to_integer().to_i64()?.max(1),
+        None => 1,
+    };
+    let fine_top = FINE_VOLUME_LIMIT_ML * 10;
+    let coarse_top = (max * &two).floor().to_integer().to_i64()?;
+    let fine = (low..=fine_top).filter_map(|k| Number::from_fraction(k, 10));
+    // The first half-millilitre step above the limit (5.5 mL = 11/2).
+    let coarse_start = FINE_VOLUME_LIMIT_ML * 2 + 1;
+    let count =
+        usize::try_from(fine_top - low + 1).unwrap_or(0) + usize::try_from(coarse_top - coarse_start + 1).unwrap_or(0);
+    if count > limit {
+        return None;
+    }
+    let coarse = (coarse_start..=coarse_top).filter_map(|k| Number::from_fraction(k, 2));
+    Some(fine.chain(coarse).filter(|v| range.contains(v)).collect())
+}
+
+fn half() -> Number {
+    Number::from_fraction(1, 2).unwrap_or_else(Number::one)
 }
 
 fn millilitre() -> Unit {

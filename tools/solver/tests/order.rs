@@ -285,3 +285,24 @@ fn a_variable_outside_the_schedule_is_an_error() {
     let error = order.solve(&SolveConfig::default()).expect_err("no frequency in once");
     assert_eq!(error.to_string(), "variable `frequency`: is not part of a Once order");
 }
+
+#[test]
+fn a_volume_range_spanning_5_ml_lists_what_a_syringe_can_measure() {
+    // 10–20 mg/kg for 8 kg = 80–160 mg of 24 mg/mL: 3.4–6.5 mL, in 0.1 mL steps up to 5 mL
+    // and 0.5 mL steps above.
+    let order = Order::new(Schedule::Once, Formulation::Liquid)
+        .set(Weight, v("8"))
+        .set(DoseQuantityPerKg, v("10..20"))
+        .set(Concentration, v("24"));
+    let solution = order.solve(&SolveConfig::default()).expect("balanced");
+    let volume = solution.range("orderable_qty").expect("volume");
+    let values: Vec<String> = volume.values().expect("a set").iter().map(|n| n.to_decimal_string(1)).collect();
+    assert_eq!(values.first().map(String::as_str), Some("3.4"));
+    assert!(values.contains(&"5".to_owned()));
+    assert!(!values.contains(&"5.1".to_owned()), "{values:?}");
+    assert_eq!(&values[values.len() - 3..], ["5.5", "6", "6.5"]);
+    assert!(solution.notes.iter().any(|n| n.contains("spans 5 mL")), "{:?}", solution.notes);
+    // Every dose that comes back can be drawn up: 5.5 mL is 132 mg.
+    let dose = solution.range("dose_qty").expect("dose");
+    assert!(dose.contains(&n("132")) && !dose.contains(&n("122.4")), "{dose}");
+}

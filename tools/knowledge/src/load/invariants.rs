@@ -174,15 +174,15 @@ fn certified_halal_has_no_haram_ingredient(reg: &Registry, locs: &Locs, d: &mut 
         let active = p.active_source.as_ref().map(|s| (reg.generic(p.generic).inn.clone(), s.clone()));
         let ingredients = p.excipients.iter().map(|e| (e.name.clone(), e.source.clone())).chain(active);
         for (name, source) in ingredients {
-            if let Some(rule) = reg.halal_rule(&name, &source) {
-                if rule.status == HalalStatus::NonHalal {
-                    d.push(
-                        locs.products[i].clone(),
-                        Pass::Clinical,
-                        "halal-certificate-contradiction",
-                        format!("`{}` is halal-certified but contains {name} ({source}), which is non_halal", p.code),
-                    );
-                }
+            if let Some(rule) = reg.halal_rule(&name, &source)
+                && rule.status == HalalStatus::NonHalal
+            {
+                d.push(
+                    locs.products[i].clone(),
+                    Pass::Clinical,
+                    "halal-certificate-contradiction",
+                    format!("`{}` is halal-certified but contains {name} ({source}), which is non_halal", p.code),
+                );
             }
         }
     }

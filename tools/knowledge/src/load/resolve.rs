@@ -519,15 +519,15 @@ pub(crate) fn resolve(raw: RawRegistry, files: Files<'_>, d: &mut Diagnostics) -
             let to = ids.target(&spanned(f, &c.to), d);
             let severity = ids.severity(&spanned(f, &c.severity), d);
             let sources = ids.sources(&toml_sources(f, &c.sources, d), d);
-            if let Some(rate) = &c.rate_percent {
-                if !(0.0..=100.0).contains(rate.get_ref()) {
-                    d.push(
-                        f.loc(rate.span()),
-                        Pass::Clinical,
-                        "bad-rate",
-                        "a cross-reactivity rate is a percentage between 0 and 100",
-                    );
-                }
+            if let Some(rate) = &c.rate_percent
+                && !(0.0..=100.0).contains(rate.get_ref())
+            {
+                d.push(
+                    f.loc(rate.span()),
+                    Pass::Clinical,
+                    "bad-rate",
+                    "a cross-reactivity rate is a percentage between 0 and 100",
+                );
             }
             if let (Some(from), Some(to), Some(severity)) = (from, to, severity) {
                 locs.cross.push(f.loc(c.from.span()));

@@ -1,11 +1,12 @@
 //! Clinical scenarios, written as data in `tests/scenarios/*.toml`, run against the bundled
 //! knowledge registry. A failure names the scenario as a pharmacist would describe it.
 
-mod common;
-
-use common::{registry, run_cases, severity};
-use rxgate_checks::{allergy, ddi};
+use chrono::NaiveDate;
+use rxgate_barcode::{ElementString, Gtin};
+use rxgate_checks::{allergy, barcode, ddi, generics, halal};
 use serde::Deserialize;
+
+use crate::common::{registry, run_cases, severity};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,7 +84,7 @@ fn check_ddi(c: &DdiCase) -> Result<(), String> {
 
 #[test]
 fn drug_interaction_scenarios() {
-    let file: DdiFile = toml::from_str(include_str!("scenarios/ddi.toml")).expect("ddi.toml parses");
+    let file: DdiFile = toml::from_str(include_str!("../scenarios/ddi.toml")).expect("ddi.toml parses");
     run_cases(&file.case, |c| &c.name, check_ddi);
 }
 
@@ -133,10 +134,10 @@ fn check_allergy(c: &AllergyCase) -> Result<(), String> {
     if c.none && !report.alerts.is_empty() {
         return Err(format!("expected no alert, got: [{}]", describe()));
     }
-    if let Some(max) = &c.max_severity {
-        if report.alerts.iter().map(|a| a.severity).max() > severity(max) {
-            return Err(format!("nothing should exceed {max}, got: [{}]", describe()));
-        }
+    if let Some(max) = &c.max_severity
+        && report.alerts.iter().map(|a| a.severity).max() > severity(max)
+    {
+        return Err(format!("nothing should exceed {max}, got: [{}]", describe()));
     }
     for e in &c.expect {
         let found = report.alerts.iter().find(|a| a.generic == e.drug && a.kind.as_str() == e.kind);
@@ -146,10 +147,10 @@ fn check_allergy(c: &AllergyCase) -> Result<(), String> {
         if Some(found.severity) < severity(&e.min_severity) {
             return Err(format!("{} {} is {} but must be at least {}", e.drug, e.kind, found.severity, e.min_severity));
         }
-        if let Some(max) = &e.max_severity {
-            if Some(found.severity) > severity(max) {
-                return Err(format!("{} {} is {} but must be at most {max}", e.drug, e.kind, found.severity));
-            }
+        if let Some(max) = &e.max_severity
+            && Some(found.severity) > severity(max)
+        {
+            return Err(format!("{} {} is {} but must be at most {max}", e.drug, e.kind, found.severity));
         }
         if found.sources.is_empty() {
             return Err(format!("{} {} alert has no sources", e.drug, e.kind));
@@ -160,15 +161,11 @@ fn check_allergy(c: &AllergyCase) -> Result<(), String> {
 
 #[test]
 fn allergy_scenarios() {
-    let file: AllergyFile = toml::from_str(include_str!("scenarios/allergy.toml")).expect("allergy.toml parses");
+    let file: AllergyFile = toml::from_str(include_str!("../scenarios/allergy.toml")).expect("allergy.toml parses");
     run_cases(&file.case, |c| &c.name, check_allergy);
 }
 
 // ---- barcode -------------------------------------------------------------------------------
-
-use chrono::NaiveDate;
-use rxgate_barcode::{ElementString, Gtin};
-use rxgate_checks::{barcode, generics, halal};
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).expect("date")
@@ -208,7 +205,7 @@ struct BarcodeFile {
 
 #[test]
 fn every_barcode_swap_is_detected() {
-    let file: BarcodeFile = toml::from_str(include_str!("scenarios/barcode.toml")).expect("barcode.toml parses");
+    let file: BarcodeFile = toml::from_str(include_str!("../scenarios/barcode.toml")).expect("barcode.toml parses");
     assert!(file.swap.len() >= 10);
     run_cases(
         &file.swap,
@@ -324,10 +321,10 @@ fn check_halal(c: &HalalCase) -> Result<(), String> {
     if r.status.as_str() != c.status {
         return Err(format!("status {} but expected {}: {:?}", r.status.as_str(), c.status, r.concerns));
     }
-    if let Some(action) = &c.action {
-        if r.action.as_str() != action {
-            return Err(format!("action {} but expected {action}", r.action.as_str()));
-        }
+    if let Some(action) = &c.action
+        && r.action.as_str() != action
+    {
+        return Err(format!("action {} but expected {action}", r.action.as_str()));
     }
     if let Some(concern) = &c.concern {
         let found = r
@@ -343,22 +340,22 @@ fn check_halal(c: &HalalCase) -> Result<(), String> {
             return Err(format!("alternatives {:?} should include {alt}", r.alternatives));
         }
     }
-    if let Some(true) = c.certificate {
-        if r.certificate.is_none() {
-            return Err("a certificate should be reported".to_string());
-        }
+    if let Some(true) = c.certificate
+        && r.certificate.is_none()
+    {
+        return Err("a certificate should be reported".to_string());
     }
-    if let Some(n) = c.necessity {
-        if r.necessity_applies != n {
-            return Err(format!("necessity_applies should be {n}"));
-        }
+    if let Some(n) = c.necessity
+        && r.necessity_applies != n
+    {
+        return Err(format!("necessity_applies should be {n}"));
     }
     Ok(())
 }
 
 #[test]
 fn halal_scenarios() {
-    let file: HalalFile = toml::from_str(include_str!("scenarios/halal.toml")).expect("halal.toml parses");
+    let file: HalalFile = toml::from_str(include_str!("../scenarios/halal.toml")).expect("halal.toml parses");
     run_cases(&file.case, |c| &c.name, check_halal);
 }
 
@@ -392,10 +389,10 @@ fn check_generic(c: &GenericCase) -> Result<(), String> {
         if !s.bioequivalent {
             return Err(format!("{want} suggested without bioequivalence"));
         }
-        if let Some(min) = c.min_saving_pct {
-            if s.saving_pct < min {
-                return Err(format!("{want} saves {}%, expected at least {min}%", s.saving_pct));
-            }
+        if let Some(min) = c.min_saving_pct
+            && s.saving_pct < min
+        {
+            return Err(format!("{want} saves {}%, expected at least {min}%", s.saving_pct));
         }
     }
     for never in &c.suggest_exclude {
@@ -418,6 +415,6 @@ fn check_generic(c: &GenericCase) -> Result<(), String> {
 
 #[test]
 fn generic_substitution_scenarios() {
-    let file: GenericFile = toml::from_str(include_str!("scenarios/generics.toml")).expect("generics.toml parses");
+    let file: GenericFile = toml::from_str(include_str!("../scenarios/generics.toml")).expect("generics.toml parses");
     run_cases(&file.case, |c| &c.name, check_generic);
 }

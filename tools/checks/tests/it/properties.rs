@@ -1,12 +1,11 @@
 //! Properties of the checks over random orders drawn from the whole bundled formulary.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::registry;
 use proptest::prelude::*;
 use rxgate_checks::{allergy, ddi};
+
+use crate::common::registry;
 
 fn inn(i: usize) -> String {
     let reg = registry();
