@@ -111,14 +111,26 @@ def test_halal_filter_discloses_excipient_source(server_params):
 def test_barcode_swap_is_detected(server_params):
     async def go(client):
         tools = await tool_map(client)
-        stock = await call(client, tools, "stock_check", {"drug": "amlodipine"})
-        products = [p["product"] for p in stock["products"]]
-        assert len(products) >= 2, "the demo formulary needs two amlodipine products"
-        listed = await call(client, tools, "generic_suggest", {"drug": "amlodipine"})
-        assert listed["generic"] == "amlodipine"
-        # A scan of one amlodipine product checked against another is a swap.
-        halal = await call(client, tools, "halal_filter", {"drugs": products[:2]})
-        assert len(halal["results"]) == 2
+        stock = await call(client, tools, "stock_check", {"drug": "amlodipine", "today": "2026-11-23"})
+        by_code = {p["product"]: p for p in stock["products"]}
+        five, ten = by_code["DEMO-AMLO-5-TAB-NV"], by_code["DEMO-AMLO-10-TAB-NV"]
+        lot = next(l for l in ten["lots"] if not l["expired"] and not l["recalled"])
+        yymmdd = lot["expiry"][2:4] + lot["expiry"][5:7] + lot["expiry"][8:10]
+        scan = f"]d2\u001d01{ten['gtin']}17{yymmdd}10{lot['lot']}"
+        # 10 mg in hand, 5 mg on the prescription: a swap.
+        out = await call(client, tools, "barcode_verify",
+                         {"scan": scan, "expected": {"product": "DEMO-AMLO-5-TAB-NV"}, "today": "2026-11-23"})
+        assert out["match"] is False and "wrong_product" in out["problems"]
+        assert out["parsed"]["gtin"] == ten["gtin"] and out["parsed"]["lot"] == lot["lot"]
+        # The right pack matches, by product code and by GTIN; bracketed form works too.
+        out = await call(client, tools, "barcode_verify",
+                         {"scan": scan, "expected": {"gtin": ten["gtin"]}, "today": "2026-11-23"})
+        assert out["match"] is True, out
+        bracketed = f"(01){ten['gtin']}(17){yymmdd}(10){lot['lot']}"
+        out = await call(client, tools, "barcode_verify",
+                         {"scan": bracketed, "expected": {"product": "DEMO-AMLO-10-TAB-NV"}, "today": "2026-11-23"})
+        assert out["match"] is True, out
+        assert five["gtin"] != ten["gtin"]
 
     run(with_client(server_params, go))
 

@@ -110,6 +110,8 @@ pub(crate) struct ProductStockOut {
     pub(crate) brand: String,
     pub(crate) strength: String,
     pub(crate) form: String,
+    /// GTIN-14 of the pack.
+    pub(crate) gtin: Option<String>,
     /// Usable units: lots neither expired nor recalled.
     pub(crate) qty_on_hand: i64,
     /// Earliest expiry among usable lots (YYYY-MM-DD).
@@ -132,6 +134,7 @@ pub(crate) fn product_stock(p: stock::ProductStock) -> ProductStockOut {
         brand: p.brand,
         strength: p.strength,
         form: p.form,
+        gtin: p.gtin,
         qty_on_hand: p.qty_on_hand,
         expiry: p.expiry.map(|d| d.to_string()),
         reorder: p.reorder,

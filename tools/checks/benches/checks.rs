@@ -61,6 +61,15 @@ fn bench(c: &mut Criterion) {
             black_box((d, a, h))
         })
     });
+    group.bench_function("ddi_only", |b| {
+        b.iter(|| ddi::check(reg, &ddi::DdiRequest { drugs: drugs.clone(), active_medications: active.clone() }))
+    });
+    group.bench_function("allergy_only", |b| {
+        b.iter(|| allergy::check(reg, &allergy::AllergyRequest { drugs: drugs.clone(), allergies: allergies.clone() }))
+    });
+    group.bench_function("halal_only", |b| {
+        b.iter(|| halal::check(reg, &halal::HalalRequest::Drugs(drugs.clone()), halal::Preference::Warn, None))
+    });
     group.finish();
 }
 

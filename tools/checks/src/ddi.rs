@@ -88,6 +88,7 @@ pub fn check(reg: &Registry, req: &DdiRequest) -> DdiReport {
         }
     }
     let mut interactions = Vec::new();
+    let mut memo = SeverityMemo::default();
     let everyone: Vec<(&Drug, bool)> = new.iter().map(|d| (d, false)).chain(active.iter().map(|d| (d, true))).collect();
 
     for (i, x) in new.iter().enumerate() {
@@ -100,7 +101,7 @@ pub fn check(reg: &Registry, req: &DdiRequest) -> DdiReport {
                 continue;
             }
             if let Some(found) = pair_finding(reg, x.generic, y.generic) {
-                let alternatives = alternatives_for(reg, &found, &everyone);
+                let alternatives = alternatives_for(reg, &found, &everyone, &mut memo);
                 interactions.push(found.into_interaction(reg, x, y, y_active, alternatives));
             }
             if let Some(class) = shared_duplication_class(reg, x.generic, y.generic) {
@@ -241,17 +242,30 @@ fn curated_for(reg: &Registry, x: GenericId, y: GenericId) -> Option<(&CuratedIn
     best.map(|(_, _, c, a, b)| (c, a, b))
 }
 
-/// Every inference rule that fires for the pair, oriented.
+/// Every inference rule that fires for the pair, oriented, in file order.
 fn rules_for(reg: &Registry, x: GenericId, y: GenericId) -> Vec<(&DdiRule, GenericId, GenericId)> {
-    let mut fired = Vec::new();
-    for rule in reg.ddi_rules() {
-        if reg.all_hold(x, &rule.a) && reg.all_hold(y, &rule.b) {
-            fired.push((rule, x, y));
-        } else if reg.all_hold(y, &rule.a) && reg.all_hold(x, &rule.b) {
-            fired.push((rule, y, x));
+    let mut fired: Vec<(usize, GenericId, GenericId)> = Vec::new();
+    for (a, b) in [(x, y), (y, x)] {
+        let (ra, rb) = (reg.rules_as_a(a), reg.rules_as_b(b));
+        // Both lists are sorted: a merge walk finds the rules where `a` meets side a and `b`
+        // meets side b.
+        let (mut i, mut j) = (0, 0);
+        while i < ra.len() && j < rb.len() {
+            match ra[i].cmp(&rb[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    if !fired.iter().any(|(r, ..)| *r == ra[i]) {
+                        fired.push((ra[i], a, b));
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            }
         }
     }
-    fired
+    fired.sort_by_key(|(r, ..)| *r);
+    fired.into_iter().map(|(r, a, b)| (&reg.ddi_rules()[r], a, b)).collect()
 }
 
 /// The interaction for a pair of different generics: the curated entry when there is one,
@@ -272,7 +286,12 @@ pub(crate) fn pair_finding(reg: &Registry, x: GenericId, y: GenericId) -> Option
 /// Candidates that treat the same condition without the interaction: the curated list,
 /// else the drug's ATC level-4 group; each candidate must have no moderate-or-worse
 /// interaction with anything else the patient takes.
-fn alternatives_for(reg: &Registry, found: &PairFinding<'_>, everyone: &[(&Drug, bool)]) -> Vec<String> {
+fn alternatives_for(
+    reg: &Registry,
+    found: &PairFinding<'_>,
+    everyone: &[(&Drug, bool)],
+    memo: &mut SeverityMemo,
+) -> Vec<String> {
     let sides: Vec<GenericId> = match &found.source {
         FindingSource::Curated(c) if !c.alternatives.is_empty() => {
             let mut out: Vec<String> = Vec::new();
@@ -280,7 +299,7 @@ fn alternatives_for(reg: &Registry, found: &PairFinding<'_>, everyone: &[(&Drug,
                 // The alternative replaces the side it is an alternative to: the one in its
                 // ATC therapeutic subgroup (e.g. azithromycin replaces clarithromycin, J01F).
                 let replaced = [found.a, found.b].into_iter().find(|&side| same_subgroup(reg, side, alt));
-                if is_clean_alternative(reg, alt, replaced, everyone) {
+                if is_clean_alternative(reg, alt, replaced, everyone, memo) {
                     out.push(reg.generic(alt).inn.clone());
                 }
             }
@@ -300,7 +319,7 @@ fn alternatives_for(reg: &Registry, found: &PairFinding<'_>, everyone: &[(&Drug,
             if candidate == replaced || out.contains(&reg.generic(candidate).inn) {
                 continue;
             }
-            if is_clean_alternative(reg, candidate, Some(replaced), everyone) {
+            if is_clean_alternative(reg, candidate, Some(replaced), everyone, memo) {
                 out.push(reg.generic(candidate).inn.clone());
             }
             if out.len() >= 5 {
@@ -317,11 +336,24 @@ fn same_subgroup(reg: &Registry, a: GenericId, b: GenericId) -> bool {
     level3(a).is_some() && level3(a) == level3(b)
 }
 
+/// Pair severities already worked out during one check: the same candidate alternative
+/// is tried against the same drugs for several findings.
+#[derive(Default)]
+struct SeverityMemo(std::collections::HashMap<(GenericId, GenericId), Option<Severity>>);
+
+impl SeverityMemo {
+    fn severity(&mut self, reg: &Registry, x: GenericId, y: GenericId) -> Option<Severity> {
+        let key = if x <= y { (x, y) } else { (y, x) };
+        *self.0.entry(key).or_insert_with(|| pair_finding(reg, x, y).map(|f| f.severity()))
+    }
+}
+
 fn is_clean_alternative(
     reg: &Registry,
     candidate: GenericId,
     replaced: Option<GenericId>,
     everyone: &[(&Drug, bool)],
+    memo: &mut SeverityMemo,
 ) -> bool {
     everyone.iter().all(|(d, _)| {
         if Some(d.generic) == replaced {
@@ -330,7 +362,7 @@ fn is_clean_alternative(
         if d.generic == candidate {
             return false;
         }
-        pair_finding(reg, candidate, d.generic).is_none_or(|f| f.severity() < Severity::Moderate)
+        memo.severity(reg, candidate, d.generic).is_none_or(|s| s < Severity::Moderate)
     })
 }
 
@@ -407,6 +439,14 @@ fn group_findings(reg: &Registry, new: &[Drug], active: &[Drug]) -> Vec<Interact
         if !chosen.iter().any(|&i| i < new.len()) {
             continue;
         }
+        // Report every drug that plays a part, not just the first assignment found, so the
+        // finding does not depend on the order the drugs were written in.
+        let mut involved: Vec<usize> = (0..all.len())
+            .filter(|&i| rule.members.iter().any(|m| reg.all_hold(all[i].generic, m)))
+            .collect();
+        involved.sort_by(|&i, &j| reg.generic(all[i].generic).inn.cmp(&reg.generic(all[j].generic).inn));
+        involved.dedup_by(|i, j| all[*i].generic == all[*j].generic);
+        let chosen = involved;
         let names: Vec<String> = chosen.iter().map(|&i| reg.generic(all[i].generic).inn.clone()).collect();
         let joined = names.join(" + ");
         out.push(Interaction {

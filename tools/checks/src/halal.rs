@@ -200,14 +200,17 @@ fn judge(reg: &Registry, name: &str, source: &str) -> (HalalStatus, Option<Conce
 
 /// A valid certificate settles doubtful and unknown sources (the certifier verified them);
 /// it cannot settle a non-halal ingredient, which the registry refuses to load anyway.
-fn product_status(reg: &Registry, p: ProductId, today: Option<NaiveDate>) -> ProductStatus {
+/// The second value says whether necessity (darurah) applies to any ingredient.
+fn product_status(reg: &Registry, p: ProductId, today: Option<NaiveDate>) -> (ProductStatus, bool) {
     let product = reg.product(p);
     let mut status = HalalStatus::Halal;
     let mut concerns = Vec::new();
+    let mut necessity = false;
     let active = product.active_source.as_ref().map(|s| (reg.generic(product.generic).inn.clone(), s.clone()));
     for (name, source) in product.excipients.iter().map(|e| (e.name.clone(), e.source.clone())).chain(active) {
-        let (s, concern, _) = judge(reg, &name, &source);
+        let (s, concern, needs) = judge(reg, &name, &source);
         status = status.max(s);
+        necessity |= needs;
         concerns.extend(concern);
     }
     let certificate = product.halal_certificate.as_ref().filter(|c| match (c.expiry, today) {
@@ -218,23 +221,15 @@ fn product_status(reg: &Registry, p: ProductId, today: Option<NaiveDate>) -> Pro
         status = HalalStatus::Halal;
         concerns.clear();
     }
-    ProductStatus {
-        product: product.code.clone(),
-        status,
-        concerns,
-        certificate: certificate.map(|c| c.number.clone()),
-    }
-}
-
-fn necessity_applies(reg: &Registry, p: ProductId) -> bool {
-    let product = reg.product(p);
-    let active = product.active_source.as_ref().map(|s| (reg.generic(product.generic).inn.clone(), s.clone()));
-    product
-        .excipients
-        .iter()
-        .map(|e| (e.name.clone(), e.source.clone()))
-        .chain(active)
-        .any(|(n, s)| judge(reg, &n, &s).2)
+    (
+        ProductStatus {
+            product: product.code.clone(),
+            status,
+            concerns,
+            certificate: certificate.map(|c| c.number.clone()),
+        },
+        necessity,
+    )
 }
 
 fn drug_result(
@@ -246,7 +241,15 @@ fn drug_result(
     today: Option<NaiveDate>,
 ) -> HalalResult {
     let all = reg.products_of(generic);
-    let statuses: Vec<(ProductId, ProductStatus)> = all.iter().map(|&p| (p, product_status(reg, p, today))).collect();
+    let judged_all: Vec<(ProductId, ProductStatus, bool)> = all
+        .iter()
+        .map(|&p| {
+            let (s, n) = product_status(reg, p, today);
+            (p, s, n)
+        })
+        .collect();
+    let necessity = judged_all.iter().any(|(p, _, n)| *n && product.is_none_or(|q| q == *p));
+    let statuses: Vec<(ProductId, ProductStatus)> = judged_all.into_iter().map(|(p, s, _)| (p, s)).collect();
     let alternatives: Vec<String> = statuses
         .iter()
         .filter(|(p, s)| s.status == HalalStatus::Halal && Some(*p) != product)
@@ -265,7 +268,6 @@ fn drug_result(
             }
         }
     }
-    let necessity = judged.iter().any(|(p, _)| necessity_applies(reg, *p));
     let has_halal_alternative = !alternatives.is_empty();
     let single = (judged.len() == 1).then(|| judged[0]);
     HalalResult {

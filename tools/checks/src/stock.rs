@@ -18,6 +18,7 @@ pub struct ProductStock {
     pub brand: String,
     pub strength: String,
     pub form: String,
+    pub gtin: Option<String>,
     /// Usable quantity: lots neither expired nor recalled.
     pub qty_on_hand: i64,
     /// Earliest expiry among usable lots.
@@ -67,6 +68,7 @@ pub fn product_stock(reg: &Registry, p: ProductId, today: NaiveDate) -> ProductS
         brand: product.brand.clone(),
         strength: product.strength.clone(),
         form: product.form.clone(),
+        gtin: product.gtin.clone(),
         qty_on_hand: qty,
         expiry: usable().map(|l| l.expiry).min(),
         reorder: qty <= level,

@@ -64,6 +64,7 @@ pub struct Registry {
     pub(crate) products: Vec<Product>,
     pub(crate) stock: Vec<StockLot>,
     pub(crate) recalls: Vec<Recall>,
+    pub(crate) dose: crate::dose::DoseRules,
     // Indexes, built once by `index`.
     pub(crate) names: HashMap<String, NameTarget>,
     pub(crate) class_closure: Vec<Vec<ClassId>>,
@@ -75,6 +76,9 @@ pub struct Registry {
     pub(crate) excipient_by_name: HashMap<String, usize>,
     pub(crate) allergen_by_name: HashMap<String, usize>,
     pub(crate) curated_by_generic: Vec<Vec<usize>>,
+    /// Per generic, the inference rules whose side `a` (first) and side `b` (second) it
+    /// meets, as sorted rule indexes: a pair's rules are then an intersection, not a scan.
+    pub(crate) rule_sides: Vec<(Vec<usize>, Vec<usize>)>,
 }
 
 /// Lower case, single spaces, no surrounding space: how every name is compared.
@@ -206,6 +210,16 @@ impl Registry {
         &self.curated_by_generic[generic.index()]
     }
 
+    /// Indexes into [`Registry::ddi_rules`] of the rules whose side `a` the generic meets.
+    pub fn rules_as_a(&self, generic: GenericId) -> &[usize] {
+        &self.rule_sides[generic.index()].0
+    }
+
+    /// Indexes into [`Registry::ddi_rules`] of the rules whose side `b` the generic meets.
+    pub fn rules_as_b(&self, generic: GenericId) -> &[usize] {
+        &self.rule_sides[generic.index()].1
+    }
+
     pub fn condition_holds(&self, generic: GenericId, condition: &Condition) -> bool {
         match condition {
             Condition::Generic(g) => *g == generic,
@@ -261,6 +275,11 @@ impl Registry {
 
     pub fn recalls(&self) -> &[Recall] {
         &self.recalls
+    }
+
+    /// Dosing rules, renal and hepatic adjustments (`dose_rules.toml`).
+    pub fn dose_rules(&self) -> &crate::dose::DoseRules {
+        &self.dose
     }
 
     /// Resolves a drug name as a caller may write it: INN, USAN/BAN synonym, brand, product
@@ -366,6 +385,20 @@ impl Registry {
                     .filter(|(_, c)| self.matches_target(g, &c.a) || self.matches_target(g, &c.b))
                     .map(|(i, _)| i)
                     .collect()
+            })
+            .collect();
+        self.rule_sides = (0..n)
+            .map(|g| {
+                let g = GenericId(g as u32);
+                let side = |pick: fn(&DdiRule) -> &[Condition]| {
+                    self.ddi_rules
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| self.all_hold(g, pick(r)))
+                        .map(|(i, _)| i)
+                        .collect()
+                };
+                (side(|r| &r.a), side(|r| &r.b))
             })
             .collect();
         self.names.clear();
