@@ -16,6 +16,9 @@ struct DdiCase {
     #[serde(default)]
     active: Vec<String>,
     pair: Option<[String; 2]>,
+    /// The pair is the two drugs as resolved, whatever their INNs.
+    #[serde(default)]
+    pair_any: bool,
     group: Option<Vec<String>>,
     min_severity: Option<String>,
     max_severity: Option<String>,
@@ -42,9 +45,13 @@ fn check_ddi(c: &DdiCase) -> Result<(), String> {
             .collect::<Vec<_>>()
             .join("; ")
     };
+    let resolved = || -> Vec<String> {
+        c.drugs.iter().filter_map(|d| registry().resolve(d)).map(|r| registry().generic(r.generic).inn.clone()).collect()
+    };
     let wanted: Option<Vec<String>> = match (&c.pair, &c.group) {
         (Some(p), _) => Some(p.to_vec()),
         (None, Some(g)) => Some(g.clone()),
+        _ if c.pair_any => Some(resolved()),
         _ => None,
     };
     if let Some(mut wanted) = wanted {
