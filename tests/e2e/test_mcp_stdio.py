@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from mcp import Client
 
-CONTRACT_TOOLS = {"ddi_check", "allergy_check", "halal_filter", "barcode_verify", "generic_suggest", "stock_check"}
+CONTRACT_TOOLS = {"ddi_check", "allergy_check", "halal_filter", "barcode_verify", "generic_suggest", "stock_check", "solver"}
 
 
 def run(coro):
@@ -143,5 +143,40 @@ def test_bad_input_is_a_tool_error_naming_the_field(server_params):
         result = await client.call_tool("barcode_verify", {"scan": "(01)123", "expected": {}})
         assert result.is_error
         assert "expected" in result.content[0].text
+
+    run(with_client(server_params, go))
+
+
+def test_solver_fills_in_a_paediatric_order_exactly(server_params):
+    async def go(client):
+        tools = await tool_map(client)
+        out = await call(client, tools, "solver", {
+            "variables": {
+                "dose": {"unit": "mg"},
+                "conc": {"unit": "mg/mL", "values": [24]},
+                "per_kg": {"unit": "mg/kg", "values": ["15"]},
+                "weight": {"unit": "kg", "values": [8]},
+                "volume": {"unit": "mL"},
+            },
+            "equations": ["dose = per_kg * weight", "dose = conc * volume"],
+        })
+        assert out["status"] == "solved"
+        assert out["variables"]["dose"]["values"] == [{"value": 120.0, "exact": "120"}]
+        assert out["variables"]["volume"]["values"][0]["exact"] == "5"
+        # Exact thirds survive the round trip.
+        out = await call(client, tools, "solver", {
+            "variables": {"x": {"unit": "mL", "values": ["10/3"]}, "y": {"unit": "mL", "values": [1]}},
+            "equations": ["z = x + y"],
+        })
+        assert out["variables"]["z"]["values"][0]["exact"] == "13/3"
+        # GenPRES notebook: b in <0..5> and a = 10 with a = b is infeasible, naming the variable.
+        out = await call(client, tools, "solver", {
+            "variables": {"b": {"min": 0, "max": 5, "min_inclusive": False, "max_inclusive": False}, "a": {"values": [10]}},
+            "equations": ["a = b"],
+        })
+        assert out["status"] == "infeasible" and out["conflict"]
+        # Adding mass to volume is refused with a precise message.
+        result = await client.call_tool("solver", {"variables": {"x": {"unit": "mg"}, "y": {"unit": "mL"}}, "equations": ["x = y + y"]})
+        assert result.is_error and "units do not balance" in result.content[0].text
 
     run(with_client(server_params, go))

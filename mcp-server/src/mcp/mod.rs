@@ -12,7 +12,9 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
+use crate::auth::Principal;
 use crate::knowledge_store::KnowledgeStore;
+use crate::telemetry::{Metrics, ToolOutcome};
 use tools::{CallContext, TOOLS};
 
 const INSTRUCTIONS: &str = "rxgate checks prescriptions with deterministic tools over a sourced knowledge registry. \
@@ -22,11 +24,40 @@ not know are listed in `unknown` and were not checked — never read their absen
 #[derive(Clone)]
 pub(crate) struct RxgateMcp {
     knowledge: Arc<KnowledgeStore>,
+    /// The principal of every call on stdio. `None` over HTTP: there each request carries
+    /// its own, put into the request's extensions by the bearer-token check, and a request
+    /// without one is refused rather than given a default.
+    principal: Option<Principal>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl RxgateMcp {
+    /// For `rxgate mcp` on stdio: every call runs as principal `agent`.
     pub(crate) fn new(knowledge: Arc<KnowledgeStore>) -> RxgateMcp {
-        RxgateMcp { knowledge }
+        RxgateMcp { knowledge, principal: Some(Principal::local_agent()), metrics: None }
+    }
+
+    /// For Streamable HTTP: the principal comes from each request's bearer token.
+    pub(crate) fn over_http(knowledge: Arc<KnowledgeStore>, metrics: Arc<Metrics>) -> RxgateMcp {
+        RxgateMcp { knowledge, principal: None, metrics: Some(metrics) }
+    }
+
+    fn principal(&self, context: &RequestContext<RoleServer>) -> Result<Principal, McpError> {
+        let from_http = context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Principal>());
+        match (from_http, &self.principal) {
+            (Some(p), _) => Ok(p.clone()),
+            (None, Some(p)) => Ok(p.clone()),
+            (None, None) => Err(McpError::invalid_request("no authenticated principal for this request", None)),
+        }
+    }
+
+    fn count(&self, tool: &str, outcome: ToolOutcome) {
+        if let Some(metrics) = &self.metrics {
+            metrics.record_tool_call(tool, outcome);
+        }
     }
 }
 
@@ -84,20 +115,31 @@ impl ServerHandler for RxgateMcp {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let ctx = CallContext { snapshot: self.knowledge.current(), today: chrono::Local::now().date_naive() };
+        let ctx = CallContext {
+            snapshot: self.knowledge.current(),
+            today: chrono::Local::now().date_naive(),
+            principal: self.principal(&context)?,
+        };
         let arguments = serde_json::Value::Object(request.arguments.unwrap_or_default());
         match call(&ctx, &request.name, arguments) {
-            Some(result) => Ok(result.into()),
-            None => Err(McpError::invalid_params(
-                format!(
-                    "unknown tool `{}`; tools: {}",
-                    request.name,
-                    TOOLS.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
-                ),
-                None,
-            )),
+            Some(result) => {
+                let outcome = if result.is_error == Some(true) { ToolOutcome::ToolError } else { ToolOutcome::Ok };
+                self.count(&request.name, outcome);
+                Ok(result.into())
+            }
+            None => Err({
+                self.count("unknown", ToolOutcome::UnknownTool);
+                McpError::invalid_params(
+                    format!(
+                        "unknown tool `{}`; tools: {}",
+                        request.name,
+                        TOOLS.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+                    ),
+                    None,
+                )
+            }),
         }
     }
 }

@@ -16,6 +16,10 @@ use crate::wire::{self, ToolOutput, parse_args};
 pub(crate) struct CallContext {
     pub(crate) snapshot: Arc<Snapshot>,
     pub(crate) today: chrono::NaiveDate,
+    /// Who is calling: `agent` on stdio, the bearer token's principal over HTTP. Workflow
+    /// tools check it; the pure checks ignore it.
+    #[allow(dead_code)] // read by the workflow tools (issue 5)
+    pub(crate) principal: crate::auth::Principal,
 }
 
 pub(crate) struct ToolSpec {
@@ -98,6 +102,18 @@ pub(crate) static TOOLS: &[ToolSpec] = &[
         input_schema: input::<wire::generics::StockCheckInput>,
         output_schema: output::<wire::generics::StockCheckOutput>,
         run: |ctx, args| wire::generics::run_stock(&ctx.snapshot, parse_args(args)?, ctx.today),
+    },
+    ToolSpec {
+        name: "solver",
+        title: "Medication order solver (GenPRES-style, exact)",
+        description: "Solves a medication order written as equations over variables with units (`dose = per_kg * \
+            weight`, `dose = conc * volume`, `per_day = dose * freq`): fill in any subset and get the rest, with exact \
+            fractions, UCUM units, min/max (inclusive or exclusive), increments and value sets. Returns `solved` (every \
+            variable one value), `partial` (with the reason; always terminates) or `infeasible` (naming the variable \
+            that emptied).",
+        input_schema: input::<wire::solver::SolverInput>,
+        output_schema: output::<wire::solver::SolverOutput>,
+        run: |ctx, args| wire::solver::run(&ctx.snapshot, parse_args(args)?),
     },
 ];
 

@@ -7,6 +7,7 @@ pub(crate) mod common;
 pub(crate) mod ddi;
 pub(crate) mod generics;
 pub(crate) mod halal;
+pub(crate) mod solver;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

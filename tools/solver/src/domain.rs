@@ -1,4 +1,4 @@
-//! The set of values a variable may still take, in base units (g, L, s, kg…), and the
+//! The set of values a variable may still take, in base units (mg, mL, h, kg…), and the
 //! arithmetic that over-approximates sums, products and quotients of such sets.
 //!
 //! Soundness rule for everything in this module: a computed domain may contain values that
@@ -59,12 +59,12 @@ pub(crate) enum Op {
 }
 
 impl Op {
-    fn symbol(self) -> &'static str {
+    fn noun(self) -> &'static str {
         match self {
-            Op::Add => "+",
-            Op::Subtract => "-",
-            Op::Multiply => "×",
-            Op::Divide => "÷",
+            Op::Add => "sum",
+            Op::Subtract => "difference",
+            Op::Multiply => "product",
+            Op::Divide => "quotient",
         }
     }
 
@@ -263,8 +263,8 @@ fn combine(op: Op, left: &Domain, right: &Domain, limits: &Limits, notes: &mut V
                     return Domain::Set(values);
                 }
                 notes.push(format!(
-                    "a {} of {} and {} values gives {} distinct values, above the limit of {}: kept the exact min/max{} instead",
-                    op.symbol(),
+                    "the {} of {} and {} values gives {} distinct values, above the limit of {}: kept the exact min/max{} instead",
+                    op.noun(),
                     a.len(),
                     b.len(),
                     values.len(),
@@ -273,8 +273,8 @@ fn combine(op: Op, left: &Domain, right: &Domain, limits: &Limits, notes: &mut V
                 ));
             } else {
                 notes.push(format!(
-                    "a {} of {} and {} values needs {} operations, above the limit of {}: kept the exact min/max{} instead",
-                    op.symbol(),
+                    "the {} of {} and {} values needs {} operations, above the limit of {}: kept the exact min/max{} instead",
+                    op.noun(),
                     a.len(),
                     b.len(),
                     pairs,

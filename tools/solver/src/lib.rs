@@ -30,6 +30,18 @@
 //! time, rate, concentration, per kg and per m², frequency, administration time) for once,
 //! timed, discontinuous and continuous schedules, with measurable volumes and tablet parts.
 //!
+//! Where we differ from GenPRES on purpose (each pinned by a test in `tests/genpres.rs`):
+//! - Value sets combine exactly by default (`[1;2;3] × [4;5;6]` is `[4;5;6;8;10;12;15;18]`,
+//!   not `[4..18]`); [`SolveConfig::genpres_min_incr_max`] reproduces GenPRES' notebook mode.
+//!   Sets larger than the limits fall back to exact min/max (plus a common step), with a note.
+//! - An emptied variable is `Status::Infeasible`, not an exception; a narrowing cycle or an
+//!   exhausted budget is `Status::Partial` with the reason, not a loop or a cap hit silently.
+//! - Dividing by a range that contains 0 gives no information instead of throwing; if the
+//!   dividend cannot be 0, the divisor's 0 is excluded (`x = a·b`, `x = 1` proves `b ≠ 0`).
+//! - Grids follow exact rules: dividing by any set member `v` gives step `i/v` (GenPRES only
+//!   for `v = 1`); two grids intersect to their least common multiples.
+//! - Units print canonically (`mg/kg/d`, never `mg/d/kg`).
+//!
 //! Invariants:
 //! - **Pure**: no I/O, clock, randomness or async runtime; the result depends only on the
 //!   system and the [`SolveConfig`].

@@ -26,7 +26,8 @@ pub struct SolveConfig {
     /// Largest number of distinct step sizes kept for one grid.
     pub max_increments: usize,
     /// How often one variable's interval may narrow before the solve is declared
-    /// non-converging.
+    /// non-converging, plus 10 per equation the variable is in (a variable shared by many
+    /// equations may legitimately be narrowed by each of them).
     pub max_narrowings_per_variable: usize,
     /// Total equation evaluations allowed for one solve.
     pub max_equation_evaluations: usize,
@@ -86,6 +87,27 @@ pub enum PartialReason {
         /// Equation evaluations done.
         evaluations: usize,
     },
+}
+
+impl std::fmt::Display for PartialReason {
+    /// A sentence for the person reading the result.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PartialReason::Underdetermined { unsolved } => {
+                write!(f, "more than one value is still possible for: {}", unsolved.join(", "))
+            }
+            PartialReason::NotConverging { variable, equation, narrowings } => write!(
+                f,
+                "`{variable}` kept narrowing by ever smaller steps in `{equation}` ({narrowings} times); \
+                 stopped there — the ranges are safe but not the tightest"
+            ),
+            PartialReason::WorkBudgetExhausted { evaluations } => write!(
+                f,
+                "stopped after {evaluations} equation evaluations (the work budget); the ranges are \
+                 safe but not the tightest"
+            ),
+        }
+    }
 }
 
 /// Outcome of a solve.
@@ -236,7 +258,8 @@ fn run(
                 Restricted::Narrowed(domain) => {
                     if matches!(domain, Domain::Interval { .. }) {
                         narrowings[v] += 1;
-                        if narrowings[v] > config.max_narrowings_per_variable {
+                        let allowed = config.max_narrowings_per_variable + 10 * occurs[v].len();
+                        if narrowings[v] > allowed {
                             domains[v] = domain;
                             return Status::Partial {
                                 reason: PartialReason::NotConverging {

@@ -127,6 +127,9 @@ pub enum SystemError {
     /// A variable name was declared twice.
     #[error("variable `{0}` is declared twice")]
     DuplicateVariable(String),
+    /// A name that could not be written in an equation.
+    #[error("`{0}` cannot be a variable name: use letters, digits, `_`, `.`, `[`, `]` and no spaces or `= * + - /`")]
+    InvalidName(String),
     /// A name that no equation or declaration introduced.
     #[error("unknown variable `{0}`")]
     UnknownVariable(String),
@@ -168,6 +171,8 @@ pub(crate) struct Variable {
     pub(crate) name: String,
     pub(crate) unit: Option<Unit>,
     pub(crate) domain: Domain,
+    /// Declared with `add_variable` (rather than only named in an equation).
+    pub(crate) declared: bool,
 }
 
 /// A variable emptied by a caller's own restriction, before any equation was involved.
@@ -194,11 +199,19 @@ impl System {
     }
 
     /// Declares a variable. Variables named only in equations are declared unrestricted.
+    /// Equations may come first: a variable they introduced can still be declared once.
     pub fn add_variable(&mut self, name: &str, spec: VariableSpec) -> Result<(), SystemError> {
-        if self.index.contains_key(name) {
-            return Err(SystemError::DuplicateVariable(name.to_owned()));
+        if let Some(&position) = self.index.get(name) {
+            if self.variables[position].declared {
+                return Err(SystemError::DuplicateVariable(name.to_owned()));
+            }
+        } else {
+            check_name(name)?;
+            self.declare(name);
         }
-        self.declare(name);
+        if let Some(&position) = self.index.get(name) {
+            self.variables[position].declared = true;
+        }
         self.restrict(name, spec)
     }
 
@@ -221,7 +234,12 @@ impl System {
 
     fn declare(&mut self, name: &str) {
         self.index.insert(name.to_owned(), self.variables.len());
-        self.variables.push(Variable { name: name.to_owned(), unit: None, domain: Domain::unrestricted() });
+        self.variables.push(Variable {
+            name: name.to_owned(),
+            unit: None,
+            domain: Domain::unrestricted(),
+            declared: false,
+        });
     }
 
     /// Narrows a variable with what the caller now knows (GenPRES `setVariableValues`).
@@ -404,6 +422,15 @@ fn infer_unit(kind: EquationKind, vars: &[usize], missing: usize, units: &[Optio
             if missing == 0 { others } else { known(0).divide(&others).0 }
         }
     }
+}
+
+/// A declared name must be one an equation can refer to.
+fn check_name(name: &str) -> Result<(), SystemError> {
+    let bad = |c: char| c.is_whitespace() || matches!(c, '=' | '*' | '+' | '-' | '/');
+    if name.is_empty() || name.chars().any(bad) {
+        return Err(SystemError::InvalidName(name.to_owned()));
+    }
+    Ok(())
 }
 
 /// The equation with each variable's unit, for error messages: `dose[mg] = conc[mg/mL] * …`.

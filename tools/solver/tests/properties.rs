@@ -243,3 +243,35 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// Equations come from callers: any text parses or gives an error, and what parses
+    /// prints back to the same equation.
+    #[test]
+    fn equation_parsing_is_total(text in "[a-c_ =*+/-]{0,16}") {
+        if let Ok(equation) = rxgate_solver::Equation::parse(&text) {
+            prop_assert_eq!(rxgate_solver::Equation::parse(&equation.to_string()), Ok(equation));
+        }
+    }
+
+    /// Solving a solved system again changes nothing: the result is a fixpoint.
+    #[test]
+    fn solving_is_idempotent(
+        sets in proptest::collection::vec(value_set(), 4),
+        equations in proptest::collection::vec(equation(), 1..=3),
+    ) {
+        let first = run(&build(&sets, &equations));
+        if matches!(first.status, Status::Infeasible { .. }) {
+            return Ok(());
+        }
+        let ranges: Vec<String> = NAMES.iter().map(|n| first.range(n).expect("variable").to_string()).collect();
+        let status = first.status.clone();
+        let second = run(&first.into_system());
+        prop_assert_eq!(&second.status, &status);
+        for (name, before) in NAMES.iter().zip(&ranges) {
+            prop_assert_eq!(&second.range(name).expect("variable").to_string(), before);
+        }
+    }
+}

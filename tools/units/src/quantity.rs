@@ -95,7 +95,7 @@ impl Quantity {
         Ok(self.value.cmp(&other.value))
     }
 
-    /// The value in base units of its groups (g, L, s, kg…), used by exact solvers that
+    /// The value in base units of its groups (mg, mL, h, kg…), used by exact solvers that
     /// want one scale per dimension.
     pub fn base_value(&self) -> BigRational {
         self.value.as_ratio() * self.unit.base_factor()

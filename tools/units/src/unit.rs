@@ -102,18 +102,21 @@ const fn atom(code: &'static str, group: Group, numerator: i64, denominator: i64
     AtomDef { code, group, numerator, denominator }
 }
 
-/// The supported UCUM subset. Base atoms have factor 1; others are exact multiples.
+/// The supported UCUM subset. Each group's base atom has factor 1; the others are exact
+/// multiples. The bases are the clinical everyday units (mg, mL, h…), not SI ones, so that
+/// values held in base units by a solver stay small fractions: 5 mg/d is 5/24 mg/h here but
+/// 1/17 280 000 g/s in SI.
 static ATOMS: &[AtomDef] = &[
-    atom("g", Group::Mass, 1, 1),
-    atom("mg", Group::Mass, 1, 1_000),
-    atom("ug", Group::Mass, 1, 1_000_000),
-    atom("ng", Group::Mass, 1, 1_000_000_000),
-    atom("mol", Group::Substance, 1, 1),
-    atom("mmol", Group::Substance, 1, 1_000),
-    atom("umol", Group::Substance, 1, 1_000_000),
-    atom("nmol", Group::Substance, 1, 1_000_000_000),
-    atom("eq", Group::Equivalent, 1, 1),
-    atom("meq", Group::Equivalent, 1, 1_000),
+    atom("g", Group::Mass, 1_000, 1),
+    atom("mg", Group::Mass, 1, 1),
+    atom("ug", Group::Mass, 1, 1_000),
+    atom("ng", Group::Mass, 1, 1_000_000),
+    atom("mol", Group::Substance, 1_000, 1),
+    atom("mmol", Group::Substance, 1, 1),
+    atom("umol", Group::Substance, 1, 1_000),
+    atom("nmol", Group::Substance, 1, 1_000_000),
+    atom("eq", Group::Equivalent, 1_000, 1),
+    atom("meq", Group::Equivalent, 1, 1),
     atom("[iU]", Group::InternationalUnit, 1, 1),
     atom("[IU]", Group::InternationalUnit, 1, 1),
     atom("U", Group::InternationalUnit, 1, 1),
@@ -123,22 +126,22 @@ static ATOMS: &[AtomDef] = &[
     atom("k[iU]", Group::InternationalUnit, 1_000, 1),
     atom("k[IU]", Group::InternationalUnit, 1_000, 1),
     atom("kU", Group::InternationalUnit, 1_000, 1),
-    atom("L", Group::Volume, 1, 1),
-    atom("l", Group::Volume, 1, 1),
-    atom("dL", Group::Volume, 1, 10),
-    atom("mL", Group::Volume, 1, 1_000),
-    atom("ml", Group::Volume, 1, 1_000),
-    atom("uL", Group::Volume, 1, 1_000_000),
-    atom("m", Group::Length, 1, 1),
-    atom("cm", Group::Length, 1, 100),
-    atom("mm", Group::Length, 1, 1_000),
+    atom("L", Group::Volume, 1_000, 1),
+    atom("l", Group::Volume, 1_000, 1),
+    atom("dL", Group::Volume, 100, 1),
+    atom("mL", Group::Volume, 1, 1),
+    atom("ml", Group::Volume, 1, 1),
+    atom("uL", Group::Volume, 1, 1_000),
+    atom("m", Group::Length, 100, 1),
+    atom("cm", Group::Length, 1, 1),
+    atom("mm", Group::Length, 1, 10),
     atom("kg", Group::BodyWeight, 1, 1),
     atom("m2", Group::BodySurface, 1, 1),
-    atom("s", Group::Time, 1, 1),
-    atom("min", Group::Time, 60, 1),
-    atom("h", Group::Time, 3_600, 1),
-    atom("d", Group::Time, 86_400, 1),
-    atom("wk", Group::Time, 604_800, 1),
+    atom("s", Group::Time, 1, 3_600),
+    atom("min", Group::Time, 1, 60),
+    atom("h", Group::Time, 1, 1),
+    atom("d", Group::Time, 24, 1),
+    atom("wk", Group::Time, 168, 1),
 ];
 
 /// An atom: either a row of the table or an annotation.
@@ -253,7 +256,7 @@ impl Unit {
         Dimension(self.terms.iter().map(|term| (term.atom.group(), term.exponent)).collect())
     }
 
-    /// How many base units one of this unit is (`mg/d` → 1/86 400 000 g/s).
+    /// How many base units one of this unit is (`g/d` → 1000/24 = 125/3 mg/h).
     pub fn base_factor(&self) -> BigRational {
         // One reduction at the end instead of one per atom: this runs for every value a
         // solver reads in or prints.
@@ -335,25 +338,31 @@ impl fmt::Display for Unit {
         }
         numerator.sort_by_key(|t| t.atom.group().numerator_rank());
         denominator.sort_by_key(|t| t.atom.group().denominator_rank());
-        let numerator: Vec<String> = numerator.iter().map(|t| render(t)).collect();
+        let numerator: Vec<String> = numerator.iter().map(|t| render(t, ".")).collect();
         f.write_str(&numerator.join("."))?;
         for term in denominator {
-            write!(f, "/{}", render(term))?;
+            write!(f, "/{}", render(term, "/"))?;
         }
         Ok(())
     }
 }
 
-/// Prints `code` with its power; powers that would read as another atom (`m` squared is
-/// not `m2`, which is body surface) are written as repeated products instead.
-fn render(term: &Term) -> String {
+/// Prints `code` with its power. Powers that cannot be written as a suffix — `m` squared is
+/// not `m2` (that is body surface), `m2` squared is not `m22`, and UCUM gives annotations
+/// no exponent — are written as
+/// the atom repeated, joined by `separator` (`.` in a numerator, `/` in a denominator, since
+/// UCUM reads `/m.m` as `(1/m)·m`).
+fn render(term: &Term, separator: &str) -> String {
     let code = term.atom.code();
     let power = term.exponent.unsigned_abs();
     if power == 1 {
         return code;
     }
     let with_power = format!("{code}{power}");
-    if Unit::atom_by_code(&with_power).is_some() { vec![code; power as usize].join(".") } else { with_power }
+    let suffix_is_ambiguous = Unit::atom_by_code(&with_power).is_some()
+        || code.ends_with(|c: char| c.is_ascii_digit())
+        || matches!(term.atom, Atom::Annotation(_));
+    if suffix_is_ambiguous { vec![code; power as usize].join(separator) } else { with_power }
 }
 
 #[cfg(test)]
@@ -404,6 +413,21 @@ mod tests {
         ] {
             let found = unit(from).conversion_factor(&unit(to)).map(|f| crate::Number::from(f).to_string());
             assert_eq!(found.as_deref(), factor, "{from} → {to}");
+        }
+    }
+
+    #[test]
+    fn repeated_atoms_print_back_to_the_same_unit() {
+        for (text, printed) in [
+            ("{1.73_m2}.{1.73_m2}", "{1.73_m2}.{1.73_m2}"),
+            ("mg/{tbl}/{tbl}", "mg/{tbl}/{tbl}"),
+            ("mg/m/m", "mg/m/m"),
+            ("mg/min2", "mg/min2"),
+            ("m2.m2", "m2.m2"),
+        ] {
+            let parsed = unit(text);
+            assert_eq!(parsed.to_string(), printed, "{text}");
+            assert_eq!(unit(printed), parsed, "{printed} parses back");
         }
     }
 
