@@ -34,7 +34,7 @@ pub(crate) struct RxgateMcp {
 impl RxgateMcp {
     /// For `rxgate mcp` on stdio: every call runs as principal `agent`.
     pub(crate) fn new(knowledge: Arc<KnowledgeStore>) -> RxgateMcp {
-        RxgateMcp { knowledge, principal: Some(Principal::local_agent()), metrics: None }
+        RxgateMcp { knowledge, principal: Some(crate::auth::local_agent()), metrics: None }
     }
 
     /// For Streamable HTTP: the principal comes from each request's bearer token.

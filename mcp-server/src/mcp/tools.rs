@@ -104,6 +104,18 @@ pub(crate) static TOOLS: &[ToolSpec] = &[
         run: |ctx, args| wire::generics::run_stock(&ctx.snapshot, parse_args(args)?, ctx.today),
     },
     ToolSpec {
+        name: "dose_calc",
+        title: "Dose check (paediatric, adult, renal, hepatic, BSA)",
+        description: "Checks a prescribed dose against the registry's dose rules for this patient: mg/kg per dose and \
+            per day with absolute maxima and age bands, adult doses, renal adjustment (Cockcroft–Gault CrCl, bedside \
+            Schwartz for children, CKD-EPI 2021 eGFR), hepatic adjustment by Child–Pugh class, and mg/m² by Mosteller \
+            BSA. Returns the verdict (ok, underdose, overdose, adjust, contraindicated, no_rule), the per-dose and \
+            per-day ranges computed for this patient, the basis (rule and numbers) and flags.",
+        input_schema: input::<wire::dose::DoseCalcInput>,
+        output_schema: output::<wire::dose::DoseCalcOutput>,
+        run: |ctx, args| wire::dose::run(&ctx.snapshot, parse_args(args)?),
+    },
+    ToolSpec {
         name: "solver",
         title: "Medication order solver (GenPRES-style, exact)",
         description: "Solves a medication order written as equations over variables with units (`dose = per_kg * \

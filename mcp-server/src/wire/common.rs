@@ -1,6 +1,7 @@
 //! Shapes shared by every tool: the patient, quantities, the knowledge stamp.
 
 use rxgate_knowledge::Snapshot;
+use rxgate_units::Number;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -108,4 +109,23 @@ impl Severity {
 pub(crate) fn parse_date(field: &str, text: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|_| format!("`{field}` must be a date written YYYY-MM-DD, got `{text}`"))
+}
+
+/// A number as a JSON number (`0.5`) or an exact string (`"1/3"`, `"0.1"`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum NumberIn {
+    Number(serde_json::Number),
+    Text(String),
+}
+
+impl NumberIn {
+    pub(crate) fn parse(&self, field: &str) -> Result<Number, String> {
+        // A JSON number is read through its shortest decimal form, so 0.1 means exactly 1/10.
+        let text = match self {
+            NumberIn::Number(n) => n.to_string(),
+            NumberIn::Text(t) => t.clone(),
+        };
+        Number::parse(&text).map_err(|e| format!("`{field}`: `{text}` is not a number: {e}"))
+    }
 }

@@ -5,6 +5,7 @@ pub(crate) mod allergy;
 pub(crate) mod barcode;
 pub(crate) mod common;
 pub(crate) mod ddi;
+pub(crate) mod dose;
 pub(crate) mod generics;
 pub(crate) mod halal;
 pub(crate) mod solver;

@@ -8,26 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ToolOutput;
-use super::common::KnowledgeStamp;
-
-/// A number as a JSON number (`0.5`) or an exact string (`"1/3"`, `"0.1"`).
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub(crate) enum NumberIn {
-    Number(serde_json::Number),
-    Text(String),
-}
-
-impl NumberIn {
-    fn parse(&self, field: &str) -> Result<Number, String> {
-        // A JSON number is read through its shortest decimal form, so 0.1 means exactly 1/10.
-        let text = match self {
-            NumberIn::Number(n) => n.to_string(),
-            NumberIn::Text(t) => t.clone(),
-        };
-        Number::parse(&text).map_err(|e| format!("`{field}`: `{text}` is not a number: {e}"))
-    }
-}
+use super::common::{KnowledgeStamp, NumberIn};
 
 /// One increment or several.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -441,9 +441,8 @@ fn group_findings(reg: &Registry, new: &[Drug], active: &[Drug]) -> Vec<Interact
         }
         // Report every drug that plays a part, not just the first assignment found, so the
         // finding does not depend on the order the drugs were written in.
-        let mut involved: Vec<usize> = (0..all.len())
-            .filter(|&i| rule.members.iter().any(|m| reg.all_hold(all[i].generic, m)))
-            .collect();
+        let mut involved: Vec<usize> =
+            (0..all.len()).filter(|&i| rule.members.iter().any(|m| reg.all_hold(all[i].generic, m))).collect();
         involved.sort_by(|&i, &j| reg.generic(all[i].generic).inn.cmp(&reg.generic(all[j].generic).inn));
         involved.dedup_by(|i, j| all[*i].generic == all[*j].generic);
         let chosen = involved;

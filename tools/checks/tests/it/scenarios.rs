@@ -46,7 +46,11 @@ fn check_ddi(c: &DdiCase) -> Result<(), String> {
             .join("; ")
     };
     let resolved = || -> Vec<String> {
-        c.drugs.iter().filter_map(|d| registry().resolve(d)).map(|r| registry().generic(r.generic).inn.clone()).collect()
+        c.drugs
+            .iter()
+            .filter_map(|d| registry().resolve(d))
+            .map(|r| registry().generic(r.generic).inn.clone())
+            .collect()
     };
     let wanted: Option<Vec<String>> = match (&c.pair, &c.group) {
         (Some(p), _) => Some(p.to_vec()),
