@@ -3,7 +3,8 @@
 //! Each check is a plain function of its input and a knowledge [`Registry`]: drug–drug
 //! interactions ([`ddi`]), allergy and cross-reactivity ([`allergy`]), halal status
 //! ([`halal`]), barcode verification ([`barcode`]), generic substitution ([`generics`]) and
-//! stock ([`stock`]).
+//! stock ([`stock`]), and dose ranges for a patient ([`dose`], with kidney function and
+//! body surface area in [`renal`]).
 //!
 //! Invariants:
 //! - Pure: no I/O, clock or randomness; `today` is always a parameter. The same input and
@@ -17,9 +18,11 @@
 pub mod allergy;
 pub mod barcode;
 pub mod ddi;
+pub mod dose;
 mod drugs;
 pub mod generics;
 pub mod halal;
+pub mod renal;
 pub mod stock;
 
 pub use drugs::{Drug, resolve_drugs};

@@ -45,5 +45,6 @@ pub fn bundled_files() -> Vec<SourceFile> {
         "products.csv",
         "inventory.csv",
         "recalls.csv",
+        "dose_rules.toml",
     ]
 }

@@ -17,6 +17,7 @@
 mod bundled;
 mod csv_table;
 mod diagnostic;
+mod dose;
 mod load;
 mod model;
 mod registry;
@@ -25,6 +26,7 @@ mod toml_file;
 
 pub use bundled::{FILES, bundled_files};
 pub use diagnostic::{Diagnostic, Loc, Pass};
+pub use dose::*;
 pub use load::{SourceFile, load};
 pub use model::*;
 pub use registry::{NameMatch, Registry, Resolved, Snapshot, normalise_name};

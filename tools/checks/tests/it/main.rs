@@ -2,5 +2,6 @@
 //! Scenarios are data in `tests/scenarios/*.toml`; properties run over the whole formulary.
 
 mod common;
+mod dose;
 mod properties;
 mod scenarios;

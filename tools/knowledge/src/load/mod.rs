@@ -1,5 +1,6 @@
 //! Loading a registry: parse → schema → referential integrity → clinical invariants.
 
+mod dose;
 mod invariants;
 mod raw;
 mod resolve;
@@ -73,6 +74,8 @@ pub fn load(files: &[SourceFile]) -> Result<Snapshot, Vec<Diagnostic>> {
         stock: raw::inventory_csv(get("inventory.csv"), &mut d),
         recalls: raw::recalls_csv(get("recalls.csv"), &mut d),
     };
+    let dose_file = TomlFile { name: dose::FILE, text: get(dose::FILE) };
+    let dose_raw = dose::parse(&dose_file, text_of(dose::FILE).is_some(), &mut d);
     if !d.is_empty() {
         return Err(d.into_sorted());
     }
@@ -88,10 +91,16 @@ pub fn load(files: &[SourceFile]) -> Result<Snapshot, Vec<Diagnostic>> {
     if !d.is_empty() {
         return Err(d.into_sorted());
     }
-    let Some((registry, locs)) = resolved else {
+    let Some((mut registry, locs)) = resolved else {
         return Err(d.into_sorted());
     };
+    let (dose_rules, dose_locs) = dose::resolve(&dose_raw.unwrap_or_default(), &dose_file, &registry, &mut d);
+    if !d.is_empty() {
+        return Err(d.into_sorted());
+    }
+    registry.dose = dose_rules;
     invariants::check(&registry, &locs, &mut d);
+    dose::check(&registry, &registry.dose, &dose_locs, &mut d);
     if !d.is_empty() {
         return Err(d.into_sorted());
     }
