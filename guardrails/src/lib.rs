@@ -133,6 +133,7 @@ mod authorisation;
 mod canonical;
 mod command;
 mod event;
+mod explanation_guard;
 mod four_eyes;
 mod principal;
 mod refusal;
@@ -148,6 +149,10 @@ pub use audit::{
 pub use authorisation::{PHARMACIST_ONLY, allowed_roles, authorise};
 pub use command::{Command, CommandKind, Findings, Intake, IntakeLine, LineDecision, LineFinding, PatientCommand};
 pub use event::{Action, Event, Transition};
+pub use explanation_guard::{
+    DrugLexicon, Effect, ExplanationFacts, FindingDetail, GuardVerdict, Language, Mechanism, Quantity, RejectReason,
+    check_explanation,
+};
 pub use four_eyes::FourEyes;
 pub use principal::{Principal, Role, UnknownRole};
 pub use refusal::{Refusal, RefusalCode};

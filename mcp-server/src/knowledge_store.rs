@@ -11,15 +11,32 @@ use anyhow::Context;
 use rxgate_knowledge::{Diagnostic, Snapshot, SourceFile};
 
 pub(crate) struct KnowledgeStore {
-    current: RwLock<Arc<Snapshot>>,
+    current: RwLock<InForce>,
+}
+
+/// A snapshot and when it was put in force (reported by `/healthz`).
+#[derive(Clone)]
+struct InForce {
+    snapshot: Arc<Snapshot>,
+    loaded_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl KnowledgeStore {
     pub(crate) fn new(snapshot: Snapshot) -> KnowledgeStore {
-        KnowledgeStore { current: RwLock::new(Arc::new(snapshot)) }
+        KnowledgeStore { current: RwLock::new(InForce { snapshot: Arc::new(snapshot), loaded_at: chrono::Utc::now() }) }
     }
 
     pub(crate) fn current(&self) -> Arc<Snapshot> {
+        self.in_force().snapshot
+    }
+
+    /// The snapshot in force and when it was loaded.
+    pub(crate) fn current_with_loaded_at(&self) -> (Arc<Snapshot>, chrono::DateTime<chrono::Utc>) {
+        let InForce { snapshot, loaded_at } = self.in_force();
+        (snapshot, loaded_at)
+    }
+
+    fn in_force(&self) -> InForce {
         // A poisoned lock only means a writer panicked between two valid states; the
         // snapshot inside is still a complete, validated one.
         self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
@@ -28,7 +45,8 @@ impl KnowledgeStore {
     /// Validates `files` and, only if they pass, puts them in force.
     pub(crate) fn reload(&self, files: &[SourceFile]) -> Result<Arc<Snapshot>, Vec<Diagnostic>> {
         let snapshot = Arc::new(rxgate_knowledge::load(files)?);
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = snapshot.clone();
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) =
+            InForce { snapshot: snapshot.clone(), loaded_at: chrono::Utc::now() };
         Ok(snapshot)
     }
 }

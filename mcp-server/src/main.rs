@@ -1,8 +1,15 @@
 //! `rxgate`: the pharmacy-safety gateway binary. This file only parses the command line,
 //! sets up logging and hands over; the work lives in the modules.
 
+mod audit;
+mod auth;
+mod config;
+mod demo;
+mod http;
 mod knowledge_store;
 mod mcp;
+mod startup;
+mod telemetry;
 mod wire;
 
 use std::path::PathBuf;
@@ -28,11 +35,17 @@ enum Command {
         #[arg(long)]
         knowledge: Option<PathBuf>,
     },
+    /// Serve HTTP: MCP (Streamable HTTP) at /mcp, REST at /api/v1, /healthz, /metrics.
+    Serve(config::ServeArgs),
+    /// Print a signed bearer token for a principal (operators and tests).
+    Token(config::TokenArgs),
     /// Work with knowledge registries.
     Knowledge {
         #[command(subcommand)]
         command: KnowledgeCommand,
     },
+    /// Run the safety eval suites through MCP against `rxgate mcp`; exit 1 on a critical miss.
+    Eval(rxgate_evals::EvalArgs),
 }
 
 #[derive(Subcommand)]
@@ -46,12 +59,9 @@ enum KnowledgeCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // stdout carries the MCP protocol in stdio mode: logs go to stderr, always.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .json()
-        .init();
+    // stdout carries the MCP protocol in stdio mode: logs go to stderr, always. A server
+    // says what it does by default; the one-shot commands stay quiet unless RUST_LOG asks.
+    telemetry::init_logging(if matches!(cli.command, Command::Serve(_)) { "info" } else { "error" });
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -82,6 +92,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve(args) => {
+            let config = config::Config::from_args(args)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(async move {
+                let app = startup::Application::build(config).await?;
+                tracing::info!(address = %app.address(), "listening");
+                // One line on stdout for whoever started us (tests, scripts): where to connect.
+                println!("rxgate listening on http://{}", app.address());
+                app.run_until_stopped().await
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(args) => {
+            let keys = auth::JwtKeys::new(&args.data.jwt_secret()?);
+            let principal = auth::Principal::new(args.sub, args.role);
+            println!("{}", keys.issue(&principal, args.ttl, chrono::Utc::now().timestamp())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval(args) => rxgate_evals::run_cli(args),
         Command::Knowledge { command: KnowledgeCommand::Validate { dir } } => {
             let dir = dir.unwrap_or_else(|| PathBuf::from("tools/knowledge/data"));
             let files = knowledge_store::read_dir(&dir)?;

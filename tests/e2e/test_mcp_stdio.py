@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from mcp import Client
 
-CONTRACT_TOOLS = {"ddi_check", "allergy_check", "halal_filter", "barcode_verify", "generic_suggest", "stock_check", "solver"}
+CONTRACT_TOOLS = {"ddi_check", "allergy_check", "halal_filter", "barcode_verify", "generic_suggest", "stock_check", "solver", "dose_calc", "verify_prescription"}
 
 
 def run(coro):
@@ -178,5 +178,39 @@ def test_solver_fills_in_a_paediatric_order_exactly(server_params):
         # Adding mass to volume is refused with a precise message.
         result = await client.call_tool("solver", {"variables": {"x": {"unit": "mg"}, "y": {"unit": "mL"}}, "equations": ["x = y + y"]})
         assert result.is_error and "units do not balance" in result.content[0].text
+
+    run(with_client(server_params, go))
+
+
+def test_verify_prescription_runs_every_check_and_blocks(server_params):
+    async def go(client):
+        tools = await tool_map(client)
+        out = await call(client, tools, "verify_prescription", {
+            "patient": {"age_years": 70, "weight_kg": 60, "sex": "male", "allergies": ["penicillin"],
+                        "active_medications": ["amlodipine"], "halal_preference": "halal_only"},
+            "items": [
+                {"line_no": 1, "drug": "clarithromycin", "dose": {"value": 500, "unit": "mg"}, "frequency": "bd", "route": "oral"},
+                {"line_no": 2, "drug": "amoxicillin", "dose": {"value": 500, "unit": "mg"}, "frequency": "tds", "route": "oral"},
+                {"line_no": 3, "drug": "DEMO-OMEP-20-CAP-SL", "dose": {"value": 20, "unit": "mg"}, "frequency": "od", "route": "oral"},
+            ],
+        })
+        assert out["blocking"] is True
+        assert out["highest_severity"] in ("major", "contraindicated")
+        assert any(set(i["drugs"]) == {"amlodipine", "clarithromycin"} for i in out["ddi_alerts"])
+        assert any(a["generic"] == "amoxicillin" for a in out["allergy_alerts"])
+        assert any(h.get("product") == "DEMO-OMEP-20-CAP-SL" and h["blocking"] for h in out["halal_flags"])
+        lines = {l["line_no"]: l for l in out["lines"]}
+        assert lines[1]["blocking"] and lines[2]["blocking"] and lines[3]["blocking"]
+
+        # The infant on paracetamol: 200 mg for 8 kg is an overdose, 120 mg is not.
+        infant = {"age_days": 240, "weight_kg": 8}
+        over = await call(client, tools, "verify_prescription", {"patient": infant, "items": [
+            {"line_no": 1, "drug": "paracetamol", "dose": {"value": 200, "unit": "mg"}, "frequency": "q6h", "route": "oral"}]})
+        assert over["blocking"] and over["dose_warnings"][0]["result"]["verdict"] == "overdose"
+        assert over["dose_warnings"][0]["result"]["per_dose"]["max"]["value"] == 120
+        fine = await call(client, tools, "dose_calc", {"drug": "paracetamol", "route": "oral", "dose": {"value": 120, "unit": "mg"},
+                                                       "frequency": "q6h", "patient": infant})
+        assert fine["verdict"] == "ok"
+        assert fine["per_dose"]["min"]["value"] == 80 and fine["per_dose"]["max"]["value"] == 120
 
     run(with_client(server_params, go))

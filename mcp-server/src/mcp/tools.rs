@@ -116,6 +116,17 @@ pub(crate) static TOOLS: &[ToolSpec] = &[
         run: |ctx, args| wire::dose::run(&ctx.snapshot, parse_args(args)?),
     },
     ToolSpec {
+        name: "verify_prescription",
+        title: "Verify a whole prescription",
+        description: "Runs every check on a prescription at once (in parallel): interactions between the lines and \
+            with the patient's active medications, allergies, doses for this patient, halal status under the \
+            patient's preference, and cheaper generics. `blocking` is true when any finding forbids dispensing \
+            without a pharmacist's decision; `lines` gives each line's highest severity and reasons.",
+        input_schema: input::<wire::verify::VerifyInput>,
+        output_schema: output::<wire::verify::VerifyOutput>,
+        run: |ctx, args| wire::verify::run(&ctx.snapshot, parse_args(args)?, ctx.today),
+    },
+    ToolSpec {
         name: "solver",
         title: "Medication order solver (GenPRES-style, exact)",
         description: "Solves a medication order written as equations over variables with units (`dose = per_kg * \

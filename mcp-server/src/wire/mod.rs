@@ -9,6 +9,7 @@ pub(crate) mod dose;
 pub(crate) mod generics;
 pub(crate) mod halal;
 pub(crate) mod solver;
+pub(crate) mod verify;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -620,6 +620,17 @@ fn validate(patient: &Patient) -> Result<(), DoseError> {
 /// Checks a prescribed dose against the registry's rules for this patient.
 pub fn check(reg: &Registry, req: &DoseRequest) -> Result<DoseReport, DoseError> {
     validate(&req.patient)?;
+    // A frequency built directly (not through `parse`) must still count at least one dose.
+    let not_positive = |n: &Number| n.is_zero() || n.is_negative();
+    match &req.frequency {
+        Frequency::Regular { doses_per_day, label } if not_positive(doses_per_day) => {
+            return Err(DoseError::UnknownFrequency { text: label.clone() });
+        }
+        Frequency::AsNeeded { min_interval_h: Some(h) } if not_positive(h) => {
+            return Err(DoseError::UnknownFrequency { text: format!("every {} h", show(h)) });
+        }
+        _ => {}
+    }
     let mut dose_unit = Unit::parse(req.dose_unit.trim())
         .map_err(|e| DoseError::BadUnit { unit: req.dose_unit.clone(), message: e.to_string() })?;
     if req.dose.is_zero() || req.dose.is_negative() {
@@ -903,10 +914,15 @@ pub fn check(reg: &Registry, req: &DoseRequest) -> Result<DoseReport, DoseError>
         {
             cap_range(&mut adjusted.day, v, &day_unit);
         }
-        if let Some(h) = &a.min_interval_h
-            && adjusted.interval.as_ref().is_none_or(|x| x < h)
-        {
-            adjusted.interval = Some(h.clone());
+        if let Some(h) = &a.min_interval_h {
+            if adjusted.interval.as_ref().is_none_or(|x| x < h) {
+                adjusted.interval = Some(h.clone());
+            }
+            // A longer interval lowers the daily total on purpose: the usual daily minimum
+            // no longer says anything about underdosing.
+            if let Some(day) = adjusted.day.as_mut() {
+                day.min = None;
+            }
         }
         basis.push(format!("{}: {}", c.id, describe_adjustment(a)));
     }

@@ -24,6 +24,7 @@ pub mod generics;
 pub mod halal;
 pub mod renal;
 pub mod stock;
+pub mod verify;
 
 pub use drugs::{Drug, resolve_drugs};
 pub use rxgate_knowledge::Severity;

@@ -176,3 +176,104 @@ fn missing_and_unknown_columns_are_schema_errors() {
     assert!(p.iter().any(|d| d.rule == "missing-column" && d.loc.file == "products.csv" && d.loc.line == 1));
     assert!(p.iter().any(|d| d.rule == "unknown-column" && d.message.contains("unit_price")));
 }
+
+// ---- dose_rules.toml ---------------------------------------------------------------------
+
+fn dose_problem(extra: &str, rule: &str) -> (Diagnostic, usize) {
+    let files = with(&bundled(), "dose_rules.toml", |t| format!("{t}\n{extra}"));
+    let text = &files.iter().find(|f| f.name == "dose_rules.toml").unwrap().text;
+    let first_new_line = text.lines().count() - extra.lines().count() + 1;
+    let p = problems(&files);
+    let found = p.iter().find(|d| d.rule == rule).unwrap_or_else(|| panic!("no {rule} problem in {p:?}")).clone();
+    assert_eq!(found.loc.file, "dose_rules.toml", "{found}");
+    assert!(found.loc.line >= first_new_line, "{found} should point into the added rule (line {first_new_line}+)");
+    (found, first_new_line)
+}
+
+const RULE_HEAD: &str =
+    "[[dose]]\nid = \"test-rule\"\ngeneric = \"paracetamol\"\nroutes = [\"oral\"]\nbands = [\"adult\"]\n";
+
+#[test]
+fn dose_rule_with_an_unparseable_unit_is_located() {
+    let (found, _) = dose_problem(
+        &format!(
+            "{RULE_HEAD}indication = \"x\"\nper_dose = {{ max = 1, unit = \"mg/kgg\" }}\nsources = [\"bnf-2025\"]\n"
+        ),
+        "bad-unit",
+    );
+    assert!(found.message.contains("kgg"), "{found}");
+    assert!(found.to_string().starts_with("dose_rules.toml:"), "{found}");
+}
+
+#[test]
+fn per_kg_rule_whose_unit_is_not_per_kg_is_refused() {
+    let (found, _) = dose_problem(
+        &format!(
+            "{RULE_HEAD}indication = \"x\"\nbasis = \"weight\"\nper_dose = {{ max = 15, unit = \"mg\" }}\nsources = [\"bnf-2025\"]\n"
+        ),
+        "basis-unit-mismatch",
+    );
+    assert!(found.message.contains("per kg"), "{found}");
+}
+
+#[test]
+fn absolute_maximum_in_the_wrong_unit_is_refused() {
+    let (found, _) = dose_problem(
+        &format!(
+            "{RULE_HEAD}indication = \"x\"\nper_dose = {{ max = 15, unit = \"mg/kg\", abs_max = \"1 mL\" }}\nsources = [\"bnf-2025\"]\n"
+        ),
+        "bad-unit",
+    );
+    assert!(found.message.contains("1 mL"), "{found}");
+}
+
+#[test]
+fn dose_rule_for_an_unknown_generic_is_located() {
+    let extra = "[[dose]]\nid = \"test-rule\"\ngeneric = \"paracetamoll\"\nroutes = [\"oral\"]\nper_dose = { max = 1, unit = \"mg\" }\nsources = [\"bnf-2025\"]\n";
+    let (found, first) = dose_problem(extra, "unknown-generic");
+    assert_eq!(found.loc.line, first + 2, "{found}");
+    assert_eq!(found.pass, Pass::Reference);
+}
+
+#[test]
+fn dose_rule_synonym_gets_a_hint() {
+    let extra = "[[dose]]\nid = \"test-rule\"\ngeneric = \"acetaminophen\"\nroutes = [\"oral\"]\nper_dose = { max = 1, unit = \"mg\" }\nsources = [\"bnf-2025\"]\n";
+    let (found, _) = dose_problem(extra, "unknown-generic");
+    assert!(found.message.contains("paracetamol"), "{found}");
+}
+
+#[test]
+fn overlapping_dose_rules_are_refused() {
+    let extra = "[[dose]]\nid = \"test-rule\"\ngeneric = \"paracetamol\"\nroutes = [\"iv\"]\nweight_kg = { above = 60 }\nper_dose = { max = 1000, unit = \"mg\" }\nsources = [\"smpc-paracetamol-iv\"]\n";
+    let (found, _) = dose_problem(extra, "overlapping-rules");
+    assert!(found.message.contains("paracetamol-iv-over-50-kg"), "{found}");
+    assert_eq!(found.pass, Pass::Clinical);
+}
+
+#[test]
+fn dose_minimum_above_maximum_and_unknown_band_are_refused() {
+    dose_problem(
+        &format!(
+            "{RULE_HEAD}indication = \"x\"\nper_dose = {{ min = 20, max = 15, unit = \"mg/kg\" }}\nsources = [\"bnf-2025\"]\n"
+        ),
+        "min-above-max",
+    );
+    dose_problem(
+        "[[dose]]\nid = \"test-rule\"\ngeneric = \"paracetamol\"\nroutes = [\"oral\"]\nbands = [\"toddler\"]\nper_dose = { max = 1, unit = \"mg\" }\nsources = [\"bnf-2025\"]\n",
+        "unknown-band",
+    );
+}
+
+#[test]
+fn bundled_dose_rules_have_sources_and_exact_numbers() {
+    let snapshot = load(&bundled()).expect("valid");
+    let rules = snapshot.registry.dose_rules();
+    assert!(rules.doses.len() >= 150, "{} dose rules", rules.doses.len());
+    for r in &rules.doses {
+        assert!(!r.sources.is_empty(), "{} has no source", r.id);
+    }
+    let seed = rules.doses.iter().find(|r| r.id == "paracetamol-iv-up-to-10-kg").expect("IV paracetamol ≤10 kg");
+    let per_dose = seed.per_dose.as_ref().expect("per dose");
+    assert_eq!(per_dose.max.as_ref().map(|n| n.to_exact_string()).as_deref(), Some("15/2"));
+    assert_eq!(per_dose.unit.to_string(), "mg/kg");
+}

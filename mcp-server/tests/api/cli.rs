@@ -1,4 +1,4 @@
-//! The `rxgate` command line as an operator uses it.
+//! `rxgate knowledge validate` as an operator uses it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

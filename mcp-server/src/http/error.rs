@@ -1,0 +1,154 @@
+//! One error type for every HTTP handler, rendered as the contract's error body:
+//! `{"error": {"code", "message", "details"?}}`.
+//!
+//! Client errors are returned as they are, with a message a person can act on. Internal
+//! errors are logged with their full chain and shown only as "something went wrong", so no
+//! SQL, path or stack detail ever reaches a client.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::auth::{Role, TokenError};
+
+#[derive(Debug)]
+pub(crate) enum AppError {
+    /// No usable bearer token: 401 with a `WWW-Authenticate` challenge that names the
+    /// protected-resource metadata (RFC 9728 §5.1).
+    Unauthorized {
+        reason: TokenError,
+        resource_metadata: String,
+    },
+    /// A valid token whose role may not do this: 403.
+    Forbidden {
+        role: Role,
+        action: &'static str,
+        allowed: &'static [Role],
+    },
+    /// A browser page on another site: 403, before any token is looked at.
+    OriginNotAllowed {
+        origin: String,
+    },
+    NotFound {
+        message: String,
+    },
+    BadRequest {
+        message: String,
+        details: Option<Value>,
+    },
+    /// The human gate said no (`rxgate-guardrails`): 403 for who is acting, 409 for the
+    /// state or policy of the moment; nothing was changed.
+    Refused(rxgate_guardrails::Refusal),
+    /// The state moved under the request (optimistic version check): 409, reload and retry.
+    Conflict {
+        message: String,
+    },
+    /// A contract endpoint whose implementation has not landed yet.
+    NotImplemented {
+        message: String,
+    },
+    Internal(anyhow::Error),
+}
+
+impl AppError {
+    fn status(&self) -> StatusCode {
+        match self {
+            AppError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden { .. } | AppError::OriginNotAllowed { .. } => StatusCode::FORBIDDEN,
+            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::NotImplemented { .. } => StatusCode::NOT_IMPLEMENTED,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Refused(r) => StatusCode::from_u16(r.http_status()).unwrap_or(StatusCode::CONFLICT),
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthorized { .. } => "unauthorized",
+            AppError::Forbidden { .. } => "forbidden",
+            AppError::OriginNotAllowed { .. } => "origin_not_allowed",
+            AppError::NotFound { .. } => "not_found",
+            AppError::BadRequest { .. } => "bad_request",
+            AppError::NotImplemented { .. } => "not_implemented",
+            AppError::Conflict { .. } => "conflict",
+            AppError::Refused(r) => r.code.as_str(),
+            AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<rxgate_storage::Error> for AppError {
+    fn from(e: rxgate_storage::Error) -> AppError {
+        use rxgate_storage::Error as E;
+        match e {
+            E::NotFound(what) => AppError::NotFound { message: format!("not found: {what}") },
+            E::Conflict(what) => AppError::Conflict { message: format!("changed by someone else meanwhile: {what}") },
+            other => AppError::Internal(anyhow::Error::new(other).context("database")),
+        }
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> AppError {
+        AppError::Internal(e)
+    }
+}
+
+/// The `WWW-Authenticate` challenge of a 401 (RFC 6750 §3, RFC 9728 §5.1). A missing token
+/// gets no `error` attribute; a bad one gets `invalid_token`.
+fn challenge(reason: &TokenError, resource_metadata: &str) -> String {
+    match reason {
+        TokenError::Missing => format!(r#"Bearer resource_metadata="{resource_metadata}""#),
+        TokenError::Malformed => {
+            format!(r#"Bearer error="invalid_request", resource_metadata="{resource_metadata}""#)
+        }
+        TokenError::Expired | TokenError::Invalid(_) => format!(
+            r#"Bearer error="invalid_token", error_description="{}", resource_metadata="{resource_metadata}""#,
+            reason.to_string().replace('"', "'")
+        ),
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let code = self.code();
+        let (message, details, www_authenticate) = match &self {
+            AppError::Unauthorized { reason, resource_metadata } => {
+                (reason.to_string(), None, Some(challenge(reason, resource_metadata)))
+            }
+            AppError::Forbidden { role, action, allowed } => (
+                format!("the role `{role}` may not {action}"),
+                Some(json!({
+                    "role": role.as_str(),
+                    "allowed_roles": allowed.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                })),
+                None,
+            ),
+            AppError::OriginNotAllowed { origin } => {
+                (format!("requests from the web origin {origin} are not accepted; use a local client"), None, None)
+            }
+            AppError::NotFound { message } | AppError::NotImplemented { message } | AppError::Conflict { message } => {
+                (message.clone(), None, None)
+            }
+            AppError::BadRequest { message, details } => (message.clone(), details.clone(), None),
+            AppError::Refused(r) => (r.reason.clone(), None, None),
+            AppError::Internal(e) => {
+                tracing::error!(error = format!("{e:#}"), "internal error");
+                ("something went wrong".to_string(), None, None)
+            }
+        };
+        let mut body = json!({"code": code, "message": message});
+        if let Some(details) = details {
+            body["details"] = details;
+        }
+        let mut response = (status, Json(json!({ "error": body }))).into_response();
+        if let Some(value) = www_authenticate.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}

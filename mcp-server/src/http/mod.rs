@@ -1,0 +1,108 @@
+//! The HTTP face of `rxgate serve`: one [`router`] with
+//!
+//! | path | auth | what |
+//! |---|---|---|
+//! | `/healthz` | none | liveness and the knowledge snapshot in force |
+//! | `/metrics` | none | Prometheus (OpenMetrics text) |
+//! | `/.well-known/oauth-protected-resource[/mcp]` | none | RFC 9728 metadata |
+//! | `/mcp` | bearer, roles [`MCP_ROLES`], local Origin only | MCP Streamable HTTP (rmcp) |
+//! | `/api/v1/*` | bearer, per-endpoint roles ([`api`]) | REST of the contract |
+//!
+//! Layers, outermost first: metrics (every request, by route template) → Origin check
+//! (`/mcp`) → bearer token (401) → role (403) → handler.
+
+pub(crate) mod api;
+pub(crate) mod error;
+mod meta;
+mod middleware;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{JwtKeys, Role};
+use crate::knowledge_store::KnowledgeStore;
+use crate::mcp::RxgateMcp;
+use crate::telemetry::Metrics;
+
+pub(crate) use error::AppError;
+
+/// Roles that may use the MCP tools. A `device` (scanner) only records scans and an
+/// `admin` takes no clinical action, so neither talks to the clinical tools.
+pub(crate) const MCP_ROLES: &[Role] = &[Role::Agent, Role::Pharmacist, Role::Physician];
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) storage: rxgate_storage::Storage,
+    pub(crate) knowledge: Arc<KnowledgeStore>,
+    pub(crate) keys: Arc<JwtKeys>,
+    pub(crate) metrics: Arc<Metrics>,
+    /// Where clients reach this server, without a trailing slash (`http://127.0.0.1:8080`);
+    /// used in the RFC 9728 metadata and `WWW-Authenticate` challenges.
+    pub(crate) public_url: Arc<str>,
+    /// Browser origins accepted on `/mcp` besides loopback ones (exact `scheme://host:port`).
+    pub(crate) extra_origins: Arc<[String]>,
+}
+
+impl AppState {
+    fn resource_metadata_url(&self, suffix: &str) -> String {
+        format!("{}/.well-known/oauth-protected-resource{suffix}", self.public_url)
+    }
+}
+
+/// How `/mcp` is served.
+pub(crate) struct McpOptions {
+    /// `Host` values accepted on `/mcp` (DNS-rebinding protection).
+    pub(crate) allowed_hosts: Vec<String>,
+    /// Cancelled at shutdown, so that open MCP streams end and the server can stop.
+    pub(crate) shutdown: CancellationToken,
+}
+
+/// The rmcp service at `/mcp`. Stateless: no MCP session lives in this process, so several
+/// `rxgate serve` processes behind one address behave as one, and clients on protocol
+/// 2025-11-25 (initialize handshake) and 2026-07-28 (per-request `server/discover`) are
+/// both served by the same handler.
+fn mcp_service(state: &AppState, options: McpOptions) -> StreamableHttpService<RxgateMcp, NeverSessionManager> {
+    let mut origins = middleware::LOOPBACK_ORIGIN_PATTERNS.iter().map(|o| o.to_string()).collect::<Vec<_>>();
+    origins.extend(state.extra_origins.iter().map(|o| middleware::with_explicit_port(o)));
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_allowed_hosts(options.allowed_hosts)
+        // Our own middleware checks Origin first (with the contract's error body); rmcp's
+        // check stays on behind it as a second line.
+        .with_allowed_origins(origins)
+        .enforce_origin_validation()
+        .with_cancellation_token(options.shutdown);
+    let knowledge = state.knowledge.clone();
+    let metrics = state.metrics.clone();
+    StreamableHttpService::new(
+        move || Ok(RxgateMcp::over_http(knowledge.clone(), metrics.clone())),
+        Arc::new(NeverSessionManager::default()),
+        config,
+    )
+}
+
+pub(crate) fn router(state: AppState, mcp: McpOptions) -> Router {
+    let mcp_routes = Router::new()
+        .route_service("/mcp", mcp_service(&state, mcp))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::guard_mcp));
+    let api_routes = api::routes().layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate));
+
+    Router::new()
+        .route("/healthz", get(meta::healthz))
+        .route("/metrics", get(meta::metrics))
+        .route("/.well-known/oauth-protected-resource", get(meta::resource_metadata_root))
+        .route("/.well-known/oauth-protected-resource/mcp", get(meta::resource_metadata_mcp))
+        .merge(mcp_routes)
+        .nest("/api/v1", api_routes)
+        .fallback(meta::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::track))
+        .layer(axum::middleware::from_fn(middleware::correlate))
+        .with_state(state)
+}

@@ -1,0 +1,210 @@
+//! The labelled set for the faithfulness measurement: real findings from the bundled
+//! registry, run through the checks crate, each turned into the vetted [`Facts`] an
+//! explanation may use (the label: what a faithful explanation may say).
+//!
+//! Shared by `examples/faithfulness.rs` and `tests/smoke.rs` (`#[path]` include).
+
+#![allow(dead_code, unreachable_pub)]
+
+use rxgate_checks::allergy::{AllergyRequest, check as allergy_check};
+use rxgate_checks::ddi::{DdiRequest, Interaction, check as ddi_check};
+use rxgate_checks::halal::{HalalRequest, Preference, check as halal_check};
+use rxgate_knowledge::{HalalStatus, Registry, Target};
+use rxgate_models::{Effect, Facts, FindingDetail, Mechanism};
+
+/// One labelled finding: where it came from (curated entry id, allergy or halal rule) and
+/// its facts.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub id: String,
+    pub facts: Facts,
+}
+
+pub fn registry() -> Registry {
+    rxgate_knowledge::load(&rxgate_knowledge::bundled_files()).expect("the bundled registry loads").registry
+}
+
+/// Effects named in the registry's effect text, in a fixed order.
+pub fn effects_in(text: &str) -> Vec<Effect> {
+    let t = text.to_lowercase();
+    let table: &[(&[&str], Effect)] = &[
+        (&["hypotension", "blood pressure drop", "low blood pressure"], Effect::LowBloodPressure),
+        (&["kidney", "renal", "nephrotox"], Effect::KidneyInjury),
+        (&["myopathy", "rhabdo", "muscle"], Effect::MuscleDamage),
+        (&["bleed", "haemorrhag", "hemorrhag"], Effect::Bleeding),
+        (&["qt", "arrhythm", "torsade"], Effect::HeartRhythm),
+        (&["serotonin"], Effect::SerotoninSyndrome),
+        (&["hyperkal", "potassium"], Effect::HighPotassium),
+        (&["hypoglyc"], Effect::LowBloodSugar),
+        (&["sedation", "respiratory depression", "drowsi", "cns depression"], Effect::Drowsiness),
+        (&["hypertensive", "hypertension"], Effect::HighBloodPressure),
+        (&["bradycard", "heart block"], Effect::SlowHeartRate),
+        (&["seizure", "convuls"], Effect::Seizures),
+        (&["toxicity", "toxic"], Effect::Toxicity),
+        (
+            &["reduced effect", "loss of", "failure", "less effective", "reduced exposure", "lower exposure"],
+            Effect::ReducedEffect,
+        ),
+    ];
+    let mut out: Vec<Effect> =
+        table.iter().filter(|(keys, _)| keys.iter().any(|k| t.contains(k))).map(|(_, e)| *e).collect();
+    out.truncate(3);
+    out
+}
+
+/// The enzyme or transporter a mechanism text names, as written (`CYP3A4`, `P-gp`).
+fn pathway_in(text: &str) -> Option<String> {
+    for word in text.split(|c: char| !(c.is_alphanumeric() || c == '-')) {
+        let lower = word.to_lowercase();
+        if (lower.starts_with("cyp") && lower.len() > 3) || lower == "p-gp" || lower.starts_with("oatp") {
+            return Some(word.to_string());
+        }
+    }
+    None
+}
+
+/// A mechanism the templates can state, read from the registry's mechanism text; `None`
+/// when the text is not one of the shapes below (the pharmacist template then quotes it).
+pub fn mechanism_in(text: &str, drugs: &[String]) -> Option<Mechanism> {
+    let t = text.to_lowercase();
+    if let Some(pathway) = pathway_in(text) {
+        let verb_at = t.find("inhibit").map(|i| (i, true)).or_else(|| t.find("induc").map(|i| (i, false)));
+        if let Some((at, inhibits)) = verb_at
+            && drugs.len() == 2
+        {
+            // The actor is the drug named before the verb; the other drug is affected.
+            let before = &t[..at];
+            let actor_index = drugs.iter().position(|d| before.contains(&d.to_lowercase()))?;
+            let actor = drugs[actor_index].clone();
+            let object = drugs[1 - actor_index].clone();
+            return Some(if inhibits {
+                Mechanism::Inhibition { actor, pathway, object }
+            } else {
+                Mechanism::Induction { actor, pathway, object }
+            });
+        }
+        return None;
+    }
+    let additive: &[(&[&str], Effect)] = &[
+        (&["qt"], Effect::HeartRhythm),
+        (&["serotonin"], Effect::SerotoninSyndrome),
+        (&["bleed", "anticoagul", "platelet"], Effect::Bleeding),
+        (&["potassium"], Effect::HighPotassium),
+        (&["sedat", "cns depress", "respiratory depress"], Effect::Drowsiness),
+        (&["bradycard", "av node", "heart rate"], Effect::SlowHeartRate),
+        (&["hypotens", "blood pressure"], Effect::LowBloodPressure),
+    ];
+    additive
+        .iter()
+        .find(|(keys, _)| keys.iter().any(|k| t.contains(k)))
+        .map(|(_, e)| Mechanism::Additive { effect: *e })
+}
+
+pub fn interaction_facts(i: &Interaction) -> Facts {
+    Facts {
+        detail: FindingDetail::Interaction { mechanism: mechanism_in(&i.mechanism, &i.drugs) },
+        drugs: i.drugs.clone(),
+        severity: Some(i.severity),
+        effects: effects_in(&i.effect),
+        mechanism_text: i.mechanism.clone(),
+        effect_text: i.effect.clone(),
+        management_text: i.management.clone(),
+        other_names: i.alternatives.clone(),
+    }
+}
+
+/// The registry's finding for two drugs, as the checks report it.
+pub fn interaction_case(reg: &Registry, a: &str, b: &str) -> Option<Case> {
+    let report = ddi_check(reg, &DdiRequest { drugs: vec![a.to_string(), b.to_string()], active_medications: vec![] });
+    let i = report.interactions.into_iter().next()?;
+    Some(Case { id: format!("{}:{}", i.kind.as_str(), i.rule), facts: interaction_facts(&i) })
+}
+
+fn first_member(reg: &Registry, t: &Target) -> Option<String> {
+    match t {
+        Target::Generic(g) => Some(reg.generic(*g).inn.clone()),
+        Target::Class(c) => reg.members_of(*c).first().map(|g| reg.generic(*g).inn.clone()),
+    }
+}
+
+/// Findings for the curated pairs of the registry (a class side stands for its first
+/// member), then allergy and halal findings; `per_kind` caps the interactions.
+pub fn labelled_set(reg: &Registry, interactions: usize) -> Vec<Case> {
+    let mut cases: Vec<Case> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for c in reg.curated() {
+        if cases.len() >= interactions {
+            break;
+        }
+        let (Some(a), Some(b)) = (first_member(reg, &c.a), first_member(reg, &c.b)) else { continue };
+        if a == b || !seen.insert((a.clone(), b.clone())) {
+            continue;
+        }
+        if let Some(case) = interaction_case(reg, &a, &b) {
+            cases.push(case);
+        }
+    }
+    for (drug, allergy) in [
+        ("amoxicillin", "penicillin"),
+        ("cefalexin", "penicillin"),
+        ("ceftriaxone", "penicillin"),
+        ("meropenem", "penicillin"),
+        ("ibuprofen", "nsaids"),
+        ("sulfamethoxazole", "sulfa"),
+        ("azithromycin", "macrolides"),
+        ("ciprofloxacin", "quinolones"),
+        ("carbamazepine", "aromatic antiepileptics"),
+        ("enalapril", "ace inhibitor"),
+    ] {
+        let report = allergy_check(reg, &AllergyRequest { drugs: vec![drug.into()], allergies: vec![allergy.into()] });
+        if let Some(a) = report.alerts.into_iter().next() {
+            cases.push(Case {
+                id: format!("allergy:{}:{}", a.generic, a.kind.as_str()),
+                facts: Facts {
+                    detail: FindingDetail::Allergy {
+                        allergy: a.allergy.clone(),
+                        cross_reactivity_percent: a.rate_percent.map(|r| format!("{r}")),
+                    },
+                    drugs: vec![a.generic.clone()],
+                    severity: Some(a.severity),
+                    effects: vec![Effect::AllergicReaction],
+                    mechanism_text: String::new(),
+                    effect_text: a.note.clone(),
+                    management_text: String::new(),
+                    other_names: vec![],
+                },
+            });
+        }
+    }
+    let mut halal = 0;
+    for (_, g) in reg.generics() {
+        if halal >= 8 {
+            break;
+        }
+        let report = halal_check(reg, &HalalRequest::Drugs(vec![g.inn.clone()]), Preference::Warn, None);
+        let Some(r) = report.results.into_iter().next() else { continue };
+        let Some(concern) = r.concerns.first() else { continue };
+        if !matches!(r.status, HalalStatus::NonHalal | HalalStatus::Doubtful) {
+            continue;
+        }
+        halal += 1;
+        cases.push(Case {
+            id: format!("halal:{}:{}", g.inn, concern.ingredient),
+            facts: Facts {
+                detail: FindingDetail::Halal {
+                    ingredient: concern.ingredient.clone(),
+                    source: concern.source.clone(),
+                    doubtful: r.status == HalalStatus::Doubtful,
+                },
+                drugs: vec![g.inn.clone()],
+                severity: None,
+                effects: vec![],
+                mechanism_text: String::new(),
+                effect_text: concern.reason.clone(),
+                management_text: String::new(),
+                other_names: r.alternatives.clone(),
+            },
+        });
+    }
+    cases
+}
