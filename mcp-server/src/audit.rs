@@ -3,7 +3,8 @@
 //! This module only converts between their two field-for-field mirrors and fills in who,
 //! when and which request.
 
-use rxgate_guardrails::{AuditDraft, AuditEntry, Principal, Role};
+use rxgate_guardrails::{AuditDraft, AuditEntry, ChainBreak, ChainHead, Principal, Role};
+use rxgate_storage::Storage;
 use rxgate_storage::{AuditRecord, Tx};
 
 /// What every entry of one request shares.
@@ -106,4 +107,34 @@ async fn append_draft(tx: &mut Tx, draft: AuditDraft) -> rxgate_storage::Result<
         Some(e) => Err(e),
         None => stored,
     }
+}
+
+/// `rxgate audit verify`: reads the whole log (page by page) and checks the chain and that
+/// it reaches the head kept in `audit_head`. `Ok(Ok(n))`: `n` entries, all intact.
+pub(crate) async fn verify_log(storage: &Storage) -> anyhow::Result<Result<usize, ChainBreak>> {
+    const PAGE: i64 = 1000;
+    let mut tx = storage.begin_read().await?;
+    let mut entries = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = tx.list_audit(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        let full = i64::try_from(page.len()).unwrap_or(i64::MAX) == PAGE;
+        for record in &page {
+            entries.push(to_entry(record)?);
+        }
+        if !full {
+            break;
+        }
+    }
+    let head = tx.audit_head().await?;
+    tx.rollback().await?;
+    let verdict = match head {
+        Some((seq, hash)) => {
+            rxgate_guardrails::verify_against_head(&entries, &ChainHead { seq: u64::try_from(seq).unwrap_or(0), hash })
+        }
+        None => rxgate_guardrails::verify(&entries),
+    };
+    Ok(verdict.map(|()| entries.len()))
 }

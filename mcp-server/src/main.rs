@@ -11,6 +11,7 @@ mod mcp;
 mod startup;
 mod telemetry;
 mod wire;
+mod workflow;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,11 @@ enum Command {
         #[command(subcommand)]
         command: KnowledgeCommand,
     },
+    /// Work with the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Run the safety eval suites through MCP against `rxgate mcp`; exit 1 on a critical miss.
     Eval(rxgate_evals::EvalArgs),
 }
@@ -54,6 +60,19 @@ enum KnowledgeCommand {
     Validate {
         /// The folder (default: tools/knowledge/data).
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Read the whole audit log and check its hash chain; prints OK or the first break
+    /// (seq and kind); exit 1 on a break.
+    Verify {
+        /// The database (`postgres://…` or a SQLite file); default: the SQLite file in the data dir.
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        #[command(flatten)]
+        data: config::DataDirArgs,
     },
 }
 
@@ -111,6 +130,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval(args) => rxgate_evals::run_cli(args),
+        Command::Audit { command: AuditCommand::Verify { database_url, data } } => {
+            let database = database_url.unwrap_or_else(|| startup::sqlite_path(&data.data_dir));
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let verdict = runtime.block_on(async {
+                let storage = rxgate_storage::Storage::connect(&database).await.context("opening the database")?;
+                let verdict = audit::verify_log(&storage).await;
+                storage.close().await;
+                verdict
+            })?;
+            match verdict {
+                Ok(n) => {
+                    println!("audit log OK: {n} entries, chain intact");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(b) => {
+                    println!(
+                        "audit log BROKEN at seq {}: {} (expected seq {})",
+                        b.seq,
+                        b.kind.as_str(),
+                        b.expected_seq
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
         Command::Knowledge { command: KnowledgeCommand::Validate { dir } } => {
             let dir = dir.unwrap_or_else(|| PathBuf::from("tools/knowledge/data"));
             let files = knowledge_store::read_dir(&dir)?;

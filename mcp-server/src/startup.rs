@@ -113,6 +113,11 @@ impl Application {
 /// The SQLite file in the data directory, when no `DATABASE_URL` is given.
 const SQLITE_FILE: &str = "rxgate.db";
 
+/// The embedded database's file in a data directory.
+pub(crate) fn sqlite_path(data_dir: &std::path::Path) -> String {
+    data_dir.join(SQLITE_FILE).display().to_string()
+}
+
 /// A database URL fit for logs and error messages: no password.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

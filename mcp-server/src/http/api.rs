@@ -7,10 +7,12 @@
 //! roles from `rxgate-guardrails` ([`allowed_roles`]), so the HTTP gate and the human gate
 //! cannot disagree; `guardrails::decide` checks them again when the workflow runs.
 //!
-//! Served from storage so far: the queue (an audited read) and adverse-event reports. The commands (load state,
-//! `decide`, persist with the audit entry) are wired next; until then those endpoints
-//! answer 501 after the role check, so the authorisation matrix already holds for every
-//! contract endpoint.
+//! Served from storage: the queue (an audited read), adverse-event reports and the
+//! prescription commands verify, approve, dispense, counsel-done (which also closes) and
+//! close (not in the contract: for a prescription whose every line was cancelled or held,
+//! which closes without counselling), in
+//! [`super::commands`] through [`crate::workflow`]. `print-label` and `inventory/reorder`
+//! still answer 501 after the role check.
 
 use axum::Json;
 use axum::Router;
@@ -25,6 +27,7 @@ use axum::http::StatusCode;
 use rxgate_guardrails::{AdverseEventBlock, BlockLift, PatientBlocks, PatientCommand, RxStatus, decide_patient};
 use rxgate_storage::{NewAdverseEvent, Prescription, PrescriptionItem, QueueFilter};
 
+use super::commands;
 use super::middleware::{Caller, CorrelationId};
 use super::{AppError, AppState};
 use crate::audit::{self, AuditContext, AuditEvent};
@@ -41,6 +44,7 @@ pub(crate) enum Endpoint {
     Dispense,
     PrintLabel,
     CounselDone,
+    Close,
     InventoryCheck,
     InventoryReorder,
     AdverseEvent,
@@ -56,6 +60,7 @@ impl Endpoint {
             Endpoint::Dispense => "dispense",
             Endpoint::PrintLabel => "print labels",
             Endpoint::CounselDone => "record counselling",
+            Endpoint::Close => "close prescriptions",
             Endpoint::InventoryCheck => "check inventory",
             Endpoint::InventoryReorder => "reorder stock",
             Endpoint::AdverseEvent => "report adverse events",
@@ -77,6 +82,7 @@ impl Endpoint {
             // A label goes on what is handed over.
             Endpoint::PrintLabel => &[Pharmacist],
             Endpoint::CounselDone => allowed_roles(CommandKind::CounselDone),
+            Endpoint::Close => allowed_roles(CommandKind::Close),
             // Stock is not patient data; a scanner records scans and nothing else.
             Endpoint::InventoryCheck => &[Pharmacist, Physician, Agent, Admin],
             // Purchasing, not a clinical act: the pharmacy and whoever runs the system.
@@ -127,11 +133,12 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/whoami", guarded(E::WhoAmI, get, whoami))
         .route("/pharmacy/queue", guarded(E::Queue, get, queue))
-        .route("/pharmacy/{rx_id}/verify", guarded(E::Verify, post, not_yet))
-        .route("/pharmacy/{rx_id}/approve", guarded(E::Approve, post, not_yet))
-        .route("/pharmacy/{rx_id}/dispense", guarded(E::Dispense, post, not_yet))
+        .route("/pharmacy/{rx_id}/verify", guarded(E::Verify, post, commands::verify))
+        .route("/pharmacy/{rx_id}/approve", guarded(E::Approve, post, commands::approve))
+        .route("/pharmacy/{rx_id}/dispense", guarded(E::Dispense, post, commands::dispense))
         .route("/pharmacy/{rx_id}/print-label", guarded(E::PrintLabel, post, not_yet))
-        .route("/pharmacy/{rx_id}/counsel-done", guarded(E::CounselDone, post, not_yet))
+        .route("/pharmacy/{rx_id}/counsel-done", guarded(E::CounselDone, post, commands::counsel_done))
+        .route("/pharmacy/{rx_id}/close", guarded(E::Close, post, commands::close))
         .route("/pharmacy/inventory/check/{drug_code}", guarded(E::InventoryCheck, get, check_inventory))
         .route("/pharmacy/inventory/reorder", guarded(E::InventoryReorder, post, not_yet))
         .route("/pharmacy/adverse-events", guarded(E::AdverseEvent, post, report_adverse_event))
@@ -312,7 +319,7 @@ async fn report_adverse_event(
 }
 
 /// A patient's adverse-event blocks as the guardrails see them, from storage.
-async fn patient_blocks(tx: &mut rxgate_storage::Tx, patient_id: i64) -> Result<PatientBlocks, AppError> {
+pub(crate) async fn patient_blocks(tx: &mut rxgate_storage::Tx, patient_id: i64) -> Result<PatientBlocks, AppError> {
     let events = tx.list_adverse_events(patient_id, false).await?;
     let blocks = events
         .into_iter()
@@ -363,6 +370,7 @@ mod tests {
             (Endpoint::Dispense, CommandKind::Dispense),
             (Endpoint::Dispense, CommandKind::BarcodeScanned),
             (Endpoint::CounselDone, CommandKind::CounselDone),
+            (Endpoint::Close, CommandKind::Close),
             (Endpoint::AdverseEvent, CommandKind::ReportAdverseEvent),
         ];
         for (endpoint, kind) in pairs {
@@ -376,7 +384,7 @@ mod tests {
     #[test]
     fn the_agent_can_never_approve_dispense_label_or_counsel_over_rest() {
         let agent = Principal::new("assistant", Role::Agent);
-        for e in [Endpoint::Approve, Endpoint::Dispense, Endpoint::PrintLabel, Endpoint::CounselDone] {
+        for e in [Endpoint::Approve, Endpoint::Dispense, Endpoint::PrintLabel, Endpoint::CounselDone, Endpoint::Close] {
             assert!(authorize(&agent, e).is_err(), "{e:?}");
         }
     }

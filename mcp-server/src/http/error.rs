@@ -44,6 +44,13 @@ pub(crate) enum AppError {
     Conflict {
         message: String,
     },
+    /// A request the current facts refuse (a scan that does not match, stock that is not
+    /// there): 409 with its own code and details; nothing was handed over.
+    Rejected {
+        code: &'static str,
+        message: String,
+        details: Option<Value>,
+    },
     /// A contract endpoint whose implementation has not landed yet.
     NotImplemented {
         message: String,
@@ -59,7 +66,7 @@ impl AppError {
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::NotImplemented { .. } => StatusCode::NOT_IMPLEMENTED,
-            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Conflict { .. } | AppError::Rejected { .. } => StatusCode::CONFLICT,
             AppError::Refused(r) => StatusCode::from_u16(r.http_status()).unwrap_or(StatusCode::CONFLICT),
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -74,6 +81,7 @@ impl AppError {
             AppError::BadRequest { .. } => "bad_request",
             AppError::NotImplemented { .. } => "not_implemented",
             AppError::Conflict { .. } => "conflict",
+            AppError::Rejected { code, .. } => code,
             AppError::Refused(r) => r.code.as_str(),
             AppError::Internal(_) => "internal",
         }
@@ -134,7 +142,9 @@ impl IntoResponse for AppError {
             AppError::NotFound { message } | AppError::NotImplemented { message } | AppError::Conflict { message } => {
                 (message.clone(), None, None)
             }
-            AppError::BadRequest { message, details } => (message.clone(), details.clone(), None),
+            AppError::BadRequest { message, details } | AppError::Rejected { message, details, .. } => {
+                (message.clone(), details.clone(), None)
+            }
             AppError::Refused(r) => (r.reason.clone(), None, None),
             AppError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "internal error");

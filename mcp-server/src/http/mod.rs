@@ -12,6 +12,7 @@
 //! (`/mcp`) → bearer token (401) → role (403) → handler.
 
 pub(crate) mod api;
+mod commands;
 pub(crate) mod error;
 mod meta;
 mod middleware;
@@ -29,6 +30,7 @@ use crate::knowledge_store::KnowledgeStore;
 use crate::mcp::RxgateMcp;
 use crate::telemetry::Metrics;
 
+pub(crate) use api::patient_blocks;
 pub(crate) use error::AppError;
 
 /// Roles that may use the MCP tools. A `device` (scanner) only records scans and an

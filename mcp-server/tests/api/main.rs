@@ -11,3 +11,4 @@ mod demo;
 mod health;
 mod mcp;
 mod queue;
+mod workflow;
