@@ -342,6 +342,10 @@ pub enum RejectReason {
     Mechanism(String),
     /// The text is not (only) in the requested language.
     WrongLanguage { expected: Language, detail: String },
+    /// A claim the facts do not support (what a drug treats, an overdose, an outcome).
+    Unsupported(String),
+    /// The text leaves out the finding's mechanism or effect.
+    MissingFact(String),
 }
 
 impl fmt::Display for RejectReason {
@@ -358,6 +362,8 @@ impl fmt::Display for RejectReason {
             RejectReason::WrongLanguage { expected, detail } => {
                 write!(f, "not written in {expected}: {detail}")
             }
+            RejectReason::Unsupported(c) => write!(f, "claim not in the facts: {c:?}"),
+            RejectReason::MissingFact(m) => write!(f, "leaves out {m}"),
         }
     }
 }
@@ -385,9 +391,13 @@ impl GuardVerdict {
 }
 
 /// Checks a generated explanation against the facts it was written from.
+///
+/// `reference` is the vetted text the model was asked to rephrase (the template text,
+/// written from the same facts); its words count as known. Pass `""` when there is none.
 pub fn check_explanation(
     text: &str,
     facts: &ExplanationFacts,
+    reference: &str,
     language: Language,
     lexicon: &DrugLexicon,
 ) -> GuardVerdict {
@@ -397,13 +407,15 @@ pub fn check_explanation(
     if words.len() < 3 {
         return GuardVerdict::Rejected { reasons: vec![RejectReason::Empty] };
     }
-    let known = Known::from_facts(facts);
+    let known = Known::from_facts(facts, reference);
 
     check_numbers(&lowered, &words, &known, &mut reasons);
     check_drugs(&words, &known, facts, lexicon, &mut reasons);
     check_severity(&words, &known, facts, &mut reasons);
     check_instructions(&words, &mut reasons);
     check_mechanism(&lowered, facts, &known, lexicon, &mut reasons);
+    check_claims(&lowered, &words, facts, &known, &mut reasons);
+    check_coverage(&lowered, &words, facts, &mut reasons);
     check_language(&lowered, language, &mut reasons);
 
     reasons.dedup();
@@ -412,6 +424,8 @@ pub fn check_explanation(
 
 /// What the facts contain, prepared for look-ups.
 struct Known {
+    /// Every fact text and the reference, lowercase, for phrase look-ups.
+    text: String,
     /// Lowercase words of every fact text.
     words: BTreeSet<String>,
     /// Canonical numbers of every fact text.
@@ -421,10 +435,13 @@ struct Known {
 }
 
 impl Known {
-    fn from_facts(facts: &ExplanationFacts) -> Known {
+    fn from_facts(facts: &ExplanationFacts, reference: &str) -> Known {
         let mut words_set = BTreeSet::new();
         let mut numbers = BTreeSet::new();
-        for t in facts.texts() {
+        let mut all_text = String::new();
+        for t in facts.texts().into_iter().chain([reference]) {
+            all_text.push_str(&t.to_lowercase());
+            all_text.push('\n');
             let lower = t.to_lowercase();
             for w in words(&lower) {
                 for part in w.split(['-', '/']) {
@@ -445,7 +462,7 @@ impl Known {
         // "Both" and "the two medicines" are facts when there are two drugs.
         numbers.insert(canonical_number(&facts.drugs.len().to_string()));
         let folded = words_set.iter().filter(|w| w.chars().count() >= 5).map(|w| fold_spelling(w)).collect();
-        Known { words: words_set, numbers, folded }
+        Known { text: all_text, words: words_set, numbers, folded }
     }
 
     fn has_word(&self, w: &str) -> bool {
@@ -948,6 +965,10 @@ const INSTRUCTION_WORDS: &[&str] = &[
     "pause",
     "pausing",
     "withhold",
+    "adjust",
+    "adjusted",
+    "adjusting",
+    "laraskan",
     "approve",
     "approved",
     "approving",
@@ -1150,7 +1171,7 @@ fn check_mechanism(
         // "X produces / is responsible for producing / makes Y": an enzyme or a drug never
         // makes another drug in these findings.
         for (i, w) in sw.iter().enumerate() {
-            let not_a_verb = ["creatin", "product", "produk"].iter().any(|p| w.starts_with(p));
+            let not_a_verb = matches!(w.as_str(), "product" | "products" | "produk") || w.starts_with("creatin");
             if PRODUCTION_STEMS.iter().any(|s| w.starts_with(s)) && !not_a_verb && !known.has_word(w) {
                 out.push(RejectReason::Mechanism(format!("says something {w} a substance")));
             }
@@ -1158,7 +1179,7 @@ fn check_mechanism(
             if matches!(w.as_str(), "make" | "makes" | "made" | "making" | "membuat" | "menjadikan")
                 && let Some(next) = sw.get(next_at)
                 && is_entity(next, facts, lexicon)
-                && !sw.get(next_at + 1).is_some_and(|n| LEVEL_WORDS.contains(&n.as_str()))
+                && sw.get(next_at + 1).is_none_or(|n| PRODUCT_FOLLOWERS.contains(&n.as_str()))
             {
                 out.push(RejectReason::Mechanism(format!("says something {w} {next}")));
             }
@@ -1192,6 +1213,11 @@ fn check_mechanism(
         }
     }
 }
+
+/// Words after "makes <drug>" that show the drug is the thing made ("makes amlodipine and
+/// …", "makes amlodipine in the liver"), not a cause ("makes amlodipine build up").
+const PRODUCT_FOLLOWERS: &[&str] =
+    &["and", "in", "from", "by", "for", "which", "that", "dan", "di", "dalam", "daripada", "yang", "oleh"];
 
 fn is_entity(word: &str, facts: &ExplanationFacts, lexicon: &DrugLexicon) -> bool {
     looks_like_drug(word, lexicon)
@@ -1247,6 +1273,163 @@ fn wrong_actor(sw: &[String], verbs: &[&str], actor: &str, others: &[&String], o
         if !passive && before == Some(false) {
             out.push(RejectReason::Mechanism(format!("the wrong drug or enzyme {w}; the facts say {actor} does")));
         }
+    }
+}
+
+// ── claims and coverage ─────────────────────────────────────────────────────────────────
+
+/// Stems of claims about what a drug is for: the facts never say, so the model invented it.
+const TREATMENT_STEMS: &[&str] =
+    &["treat", "cure", "heal", "merawat", "rawatan", "dirawat", "mengubati", "menyembuh", "indicat"];
+/// Phrases that blame an overdose instead of the combination.
+const OVERDOSE_PHRASES: &[&str] = &["in excess", "too much", "overdose", "excessive", "terlalu banyak", "berlebihan"];
+/// Outcomes and uses a model likes to add; allowed only when the facts name them.
+const OUTCOME_PHRASES: &[&str] = &[
+    "liver",
+    "hati",
+    "stroke",
+    "death",
+    "die",
+    "dies",
+    "mati",
+    "kematian",
+    "cancer",
+    "kanser",
+    "heart attack",
+    "serangan jantung",
+    "coma",
+    "koma",
+    "addiction",
+    "ketagihan",
+    "pregnan",
+    "hamil",
+    "infection",
+    "jangkitan",
+    "diabetes",
+    "kencing manis",
+    "blind",
+    "buta",
+    "used for",
+    "used to",
+    "digunakan untuk",
+    "dosage",
+    "organ",
+];
+
+fn check_claims(lowered: &str, words: &[String], facts: &ExplanationFacts, known: &Known, out: &mut Vec<RejectReason>) {
+    for w in words {
+        if TREATMENT_STEMS.iter().any(|s| w.starts_with(s)) && !known.has_word(w) {
+            out.push(RejectReason::Unsupported(w.clone()));
+        }
+    }
+    let dose_finding = matches!(facts.detail, FindingDetail::Dose { .. });
+    for p in OVERDOSE_PHRASES {
+        if !dose_finding && lowered.contains(p) && !known.text.contains(p) {
+            out.push(RejectReason::Unsupported((*p).to_string()));
+        }
+    }
+    // Whole words or phrases only ("die" is not "diet", "hati" is not "hati-hati").
+    for p in OUTCOME_PHRASES {
+        let first = p.split(' ').next().unwrap_or(p);
+        let present = if p.contains(' ') {
+            has_phrase(words, p)
+        } else {
+            words.iter().any(|w| w == p || w.strip_suffix('s') == Some(p) || (w.starts_with(first) && *p == "pregnan"))
+        };
+        if present && !known.text.contains(p) {
+            out.push(RejectReason::Unsupported((*p).to_string()));
+        }
+    }
+}
+
+/// Words that show an effect is mentioned, in English and Malay.
+fn effect_cues(effect: Effect) -> &'static [&'static str] {
+    match effect {
+        Effect::LowBloodPressure => {
+            &["hypotens", "blood pressure", "tekanan darah", "hipotensi", "dizz", "faint", "pening", "pitam"]
+        }
+        Effect::KidneyInjury => &["kidney", "renal", "buah pinggang", "ginjal"],
+        Effect::MuscleDamage => &["muscle", "myopathy", "rhabdo", "otot"],
+        Effect::Bleeding => &["bleed", "bruis", "haemorrhag", "pendarahan", "berdarah", "lebam"],
+        Effect::HeartRhythm => &["qt", "rhythm", "arrhythm", "heartbeat", "irama jantung", "jantung"],
+        Effect::SerotoninSyndrome => &["serotonin"],
+        Effect::HighPotassium => &["potassium", "hyperkal", "kalium"],
+        Effect::LowBloodSugar => &["blood sugar", "hypoglyc", "glucose", "gula"],
+        Effect::Drowsiness => &["drows", "sedat", "sleep", "breath", "respirat", "mengantuk", "pernafasan"],
+        Effect::HighBloodPressure => &["blood pressure", "hypertens", "tekanan darah"],
+        Effect::SlowHeartRate => &["heartbeat", "heart rate", "bradycard", "denyutan jantung", "jantung"],
+        Effect::Seizures => &["seizure", "fits", "convuls", "sawan"],
+        Effect::Toxicity => &["toxic", "side effect", "harm", "keracunan", "kesan sampingan"],
+        Effect::ReducedEffect => &["less well", "less effective", "work", "kurang berkesan", "berkesan", "effect"],
+        Effect::AllergicReaction => &["allerg", "alahan", "rash", "ruam"],
+        Effect::Adverse => &["side effect", "effect", "harm", "kesan"],
+    }
+}
+
+/// Evidence that a text states the facts' mechanism: a mechanism verb, or levels moving
+/// the right way (an "up" word within four words of a level word).
+const INHIBITION_CUES: &[&str] = &[
+    "inhibit",
+    "block",
+    "slow",
+    "build",
+    "stays",
+    "stay in",
+    "accumulat",
+    "merencat",
+    "menghalang",
+    "melambat",
+    "perlahan",
+    "kekal",
+    "terkumpul",
+];
+const INDUCTION_CUES: &[&str] =
+    &["induc", "speed", "faster", "quicker", "mengaruh", "mempercepat", "lebih cepat", "cepat"];
+
+fn levels_move(words: &[String], moves: &[&str]) -> bool {
+    words.iter().enumerate().any(|(i, w)| {
+        LEVEL_WORDS.contains(&w.as_str())
+            && words[i.saturating_sub(4)..(i + 5).min(words.len())].iter().any(|x| moves.contains(&x.as_str()))
+    })
+}
+
+fn check_coverage(lowered: &str, words: &[String], facts: &ExplanationFacts, out: &mut Vec<RejectReason>) {
+    let says = |cues: &[&str]| cues.iter().any(|c| lowered.contains(c));
+    if let FindingDetail::Interaction { mechanism: Some(m) } = &facts.detail {
+        match m {
+            Mechanism::Inhibition { .. } => {
+                if !says(INHIBITION_CUES) && !levels_move(words, UP_WORDS) {
+                    out.push(RejectReason::MissingFact("the mechanism (levels rise)".to_string()));
+                }
+                for c in ["faster", "quicker", "speeds up", "speed up", "mempercepat", "lebih cepat"] {
+                    if lowered.contains(c) {
+                        out.push(RejectReason::Mechanism(format!("says {c}; the facts say clearance slows")));
+                    }
+                }
+            }
+            Mechanism::Induction { .. } => {
+                if !says(INDUCTION_CUES) && !levels_move(words, DOWN_WORDS) {
+                    out.push(RejectReason::MissingFact("the mechanism (levels fall)".to_string()));
+                }
+                for c in ["slows", "slow down", "build up", "builds up", "melambatkan", "terkumpul"] {
+                    if lowered.contains(c) {
+                        out.push(RejectReason::Mechanism(format!("says {c}; the facts say clearance speeds up")));
+                    }
+                }
+            }
+            Mechanism::Additive { effect } => {
+                if !says(effect_cues(*effect)) {
+                    out.push(RejectReason::MissingFact(format!("the shared effect ({})", effect.as_str())));
+                }
+            }
+        }
+    }
+    let needs_effect = matches!(
+        facts.detail,
+        FindingDetail::Interaction { .. } | FindingDetail::Counselling | FindingDetail::Dose { above: true, .. }
+    );
+    if needs_effect && !facts.effects.is_empty() && !facts.effects.iter().any(|e| says(effect_cues(*e))) {
+        out.push(RejectReason::MissingFact("every effect of the finding".to_string()));
     }
 }
 
@@ -1460,7 +1643,7 @@ mod tests {
     /// One case: the text, the facts, the language, and the reasons expected (as their
     /// Display text, substring match); an empty list means "accepted".
     fn check(text: &str, facts: &ExplanationFacts, language: Language, expected: &[&str]) {
-        let verdict = check_explanation(text, facts, language, &lexicon());
+        let verdict = check_explanation(text, facts, "", language, &lexicon());
         let got: Vec<String> = verdict.reasons().iter().map(ToString::to_string).collect();
         if expected.is_empty() {
             assert!(verdict.is_accepted(), "expected {text:?} to be accepted, got {got:#?}");
@@ -1499,7 +1682,8 @@ mod tests {
             &[],
         );
         check(
-            "Hospital admissions with kidney injury were about two-fold higher with clarithromycin and amlodipine.",
+            "Clarithromycin makes amlodipine build up, and hospital admissions with kidney injury were about \
+             two-fold higher.",
             &f,
             Language::En,
             &[],
@@ -1582,7 +1766,7 @@ mod tests {
         );
         let dose = paracetamol_overdose();
         check(
-            "The prescribed paracetamol dose of 6 g/day is above the maximum of 4 g/day and can harm the liver.",
+            "The prescribed paracetamol dose of 6 g/day is above the maximum of 4 g/day and can be toxic.",
             &dose,
             Language::En,
             &[],
@@ -1614,7 +1798,13 @@ mod tests {
         );
         check("Clarithromycin raises amlodipine levels, as with valproic acid.", &f, Language::En, &["valproic acid"]);
         // The alternative named in the facts may be mentioned.
-        check("Azithromycin does not affect amlodipine the way clarithromycin does.", &f, Language::En, &[]);
+        check(
+            "Unlike azithromycin, clarithromycin blocks CYP3A4, so amlodipine builds up and can cause low blood \
+             pressure.",
+            &f,
+            Language::En,
+            &[],
+        );
     }
 
     #[test]
@@ -1642,7 +1832,13 @@ mod tests {
         check("Clarithromycin with amlodipine is contraindicated.", &f, Language::En, &["contraindicated"]);
         check("There is no interaction between clarithromycin and amlodipine.", &f, Language::En, &["no interaction"]);
         check("Interaksi klaritromisin dan amlodipin ini adalah ringan.", &f, Language::Ms, &["ringan"]);
-        check("Clarithromycin with amlodipine is a serious interaction.", &f, Language::En, &[]);
+        check(
+            "Clarithromycin blocks CYP3A4 and amlodipine builds up, which can cause low blood pressure; this is a \
+             serious interaction.",
+            &f,
+            Language::En,
+            &[],
+        );
     }
 
     #[test]
@@ -1657,6 +1853,59 @@ mod tests {
         let mixed = "Klaritromisin menghalang CYP3A4 dan paras amlodipin dalam darah meningkat. This can cause the \
                      blood pressure to fall and it is a risk for the kidneys.";
         check(mixed, &f, Language::Ms, &["a sentence in the other language"]);
+    }
+
+    /// What SmolLM2-135M actually wrote for this finding (first runs, prompt v2).
+    #[test]
+    fn smollm2_inventions_about_use_overdose_and_adjustment_are_rejected() {
+        let f = clarithromycin_amlodipine();
+        check(
+            "Clarithromycin is a medication used to treat antibiotic-resistant infections, and it can also help with \
+             the treatment of amlodipine. However, when taken in excess, it can increase the risk of hypotension and \
+             acute kidney injury. This makes it important to monitor amlodipine levels closely and adjust them \
+             accordingly.",
+            &f,
+            Language::En,
+            &[
+                "claim not in the facts: \"treat\"",
+                "\"in excess\"",
+                "\"infection\"",
+                "\"adjust\"",
+                "leaves out the mechanism",
+            ],
+        );
+        check(
+            "Clarithromycin is a medication used to treat amlodipine, which helps your body clear it from the blood. \
+             However, if you take too much of this medicine can cause kidney damage and other serious side effects.",
+            &f,
+            Language::En,
+            &["\"treat\"", "\"too much\"", "leaves out the mechanism"],
+        );
+        check(
+            "Clarithromycin makes the body clear amlodipine faster, so amlodipine levels in the blood rise and the \
+             blood pressure can drop.",
+            &f,
+            Language::En,
+            &["says faster"],
+        );
+        check("Clarithromycin and amlodipine can cause liver damage.", &f, Language::En, &["\"liver\""]);
+        check(
+            "Clarithromycin and amlodipine interfere with the production of CYP3A4, so amlodipine builds up and \
+             blood pressure falls.",
+            &f,
+            Language::En,
+            &["production"],
+        );
+    }
+
+    #[test]
+    fn a_rephrasing_that_leaves_out_the_effect_is_rejected() {
+        check(
+            "Clarithromycin blocks the enzyme CYP3A4, so amlodipine levels rise in the blood.",
+            &clarithromycin_amlodipine(),
+            Language::En,
+            &["leaves out every effect"],
+        );
     }
 
     #[test]

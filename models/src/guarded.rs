@@ -52,6 +52,12 @@ impl<G: Generator> GuardedExplainer<G> {
 /// and a trailing sentence cut off by the token cap.
 fn tidy(text: &str) -> String {
     let mut t = text.trim();
+    // A lead-in line ("Here's a rewritten version of the text in simple English:").
+    if let Some((first, rest)) = t.split_once('\n')
+        && first.trim_end().ends_with(':')
+    {
+        t = rest.trim();
+    }
     for lead in ["Rewritten text:", "Rewrite:", "Text:", "Teks:", "Here is the rewritten text:"] {
         if let Some(rest) = t.strip_prefix(lead) {
             t = rest.trim();
@@ -93,7 +99,7 @@ impl<G: Generator> Explainer for GuardedExplainer<G> {
                 meta.timings.prompt_ms = g.prompt_ms;
                 meta.timings.generate_ms = g.generate_ms;
                 let candidate = tidy(&g.text);
-                match check_explanation(&candidate, &request.facts, request.language, &self.lexicon) {
+                match check_explanation(&candidate, &request.facts, &template.body, request.language, &self.lexicon) {
                     GuardVerdict::Accepted => {
                         meta.source = Source::Llm;
                         join_parts(&candidate, &template.footer)
@@ -188,7 +194,10 @@ mod tests {
     #[test]
     fn an_accepted_rephrasing_is_shown_with_the_fixed_footer() {
         let e = GuardedExplainer::new(
-            Fake("\"Clarithromycin slows how your body clears amlodipine, so amlodipine builds up in your blood.\""),
+            Fake(
+                "\"Clarithromycin slows how your body clears amlodipine, so amlodipine builds up in your blood and your \
+                 blood pressure can get too low.\"",
+            ),
             DrugLexicon::default(),
             64,
         )
@@ -229,5 +238,6 @@ mod tests {
     fn a_cut_off_sentence_is_dropped() {
         assert_eq!(tidy("Rewritten text: \"A b c. D e"), "A b c.");
         assert_eq!(tidy("A b c (x)"), "A b c (x)");
+        assert_eq!(tidy("Here's a rewritten version:\n\n\"A b c.\""), "A b c.");
     }
 }

@@ -203,12 +203,11 @@ impl LlamaGenerator {
         ctx.reset_timings();
         let started = Instant::now();
         let mut sampler = LlamaSampler::greedy();
-        let mut position = tokens.len() as i32;
-        for _ in 0..n {
+        let start = tokens.len() as i32;
+        for position in start..start + n as i32 {
             let token = sampler.sample(&ctx, batch.n_tokens() - 1);
             batch.clear();
             batch.add(token, position, &[0], true).map_err(|e| err(&e))?;
-            position += 1;
             ctx.decode(&mut batch).map_err(|e| err(&e))?;
         }
         let generate_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -129,7 +129,7 @@ fn effect_words(effect: Effect, language: Language, audience: Audience) -> &'sta
             SerotoninSyndrome => "serotonin syndrome",
             HighPotassium => "hyperkalaemia",
             LowBloodSugar => "hypoglycaemia",
-            Drowsiness => "excessive sedation and respiratory depression",
+            Drowsiness => "deep sedation and respiratory depression",
             HighBloodPressure => "a hypertensive crisis",
             SlowHeartRate => "bradycardia",
             Seizures => "seizures",
@@ -145,13 +145,13 @@ fn effect_words(effect: Effect, language: Language, audience: Audience) -> &'sta
             Bleeding => "bleeding or bruising",
             HeartRhythm => "a dangerous change in heart rhythm",
             SerotoninSyndrome => "serotonin syndrome (agitation, fever, shaking)",
-            HighPotassium => "too much potassium in the blood",
+            HighPotassium => "high potassium in the blood",
             LowBloodSugar => "low blood sugar",
             Drowsiness => "heavy drowsiness and slow breathing",
             HighBloodPressure => "a sudden, very large rise in blood pressure",
             SlowHeartRate => "a very slow heartbeat",
             Seizures => "fits (seizures)",
-            Toxicity => "side effects from too much medicine",
+            Toxicity => "toxic side effects",
             ReducedEffect => "the medicine working less well",
             AllergicReaction => "an allergic reaction (rash, swelling or trouble breathing)",
             Adverse => "unwanted side effects",
@@ -578,7 +578,7 @@ mod tests {
         for language in Language::ALL {
             for audience in Audience::ALL {
                 let t = render_template(&f, language, audience);
-                let verdict = check_explanation(&t.body, &f, language, &lexicon);
+                let verdict = check_explanation(&t.body, &f, "", language, &lexicon);
                 assert!(verdict.is_accepted(), "{language} {audience:?}: {:?}\n{}", verdict.reasons(), t.body);
             }
         }

@@ -17,7 +17,7 @@ fn the_labelled_set_has_at_least_fifty_findings_and_every_template_passes_the_gu
         for language in Language::ALL {
             for audience in Audience::ALL {
                 let t = render_template(&case.facts, language, audience);
-                let verdict = check_explanation(&t.body, &case.facts, language, &lexicon);
+                let verdict = check_explanation(&t.body, &case.facts, "", language, &lexicon);
                 if !verdict.is_accepted() {
                     failures.push(format!(
                         "{} {language} {}: {:?}\n    {}",

@@ -65,12 +65,13 @@ fn the_real_model_writes_a_guarded_explanation_of_clarithromycin_with_amlodipine
                 prompt_version: PromptVersion::DEFAULT,
             });
             eprintln!(
-                "[{language} {}] source={} tokens={} ({:.0} ms) rejected={:?}\n{}\n",
+                "[{language} {}] source={} tokens={} ({:.0} ms) rejected={:?} model text={:?}\n{}\n",
                 audience.as_str(),
                 e.meta.source,
                 e.meta.generated_tokens,
                 e.meta.timings.total_ms,
                 e.meta.fallback_reasons,
+                e.meta.rejected_text,
                 e.text
             );
             assert_eq!(e.meta.facts_hash, case.facts.hash());
@@ -80,9 +81,10 @@ fn the_real_model_writes_a_guarded_explanation_of_clarithromycin_with_amlodipine
             match e.meta.source {
                 // Whatever was shown from the model passed the guard.
                 Source::Llm => {
-                    let footer = render_template(&case.facts, language, audience).footer;
-                    let body = e.text.strip_suffix(footer.as_str()).unwrap_or(&e.text).trim_end();
-                    assert!(check_explanation(body, &case.facts, language, &lexicon).is_accepted(), "{body}");
+                    let template = render_template(&case.facts, language, audience);
+                    let body = e.text.strip_suffix(template.footer.as_str()).unwrap_or(&e.text).trim_end();
+                    let verdict = check_explanation(body, &case.facts, &template.body, language, &lexicon);
+                    assert!(verdict.is_accepted(), "{body}");
                 }
                 Source::Template => assert!(!e.meta.fallback_reasons.is_empty()),
             }
