@@ -9,7 +9,7 @@
 use anyhow::Context;
 use rxgate_guardrails::{Intake, IntakeLine, LineDrug, Principal, Role, receive};
 use rxgate_knowledge::Snapshot;
-use rxgate_storage::{NewItem, NewPatient, NewPrescription, QueueFilter, Storage};
+use rxgate_storage::{InventoryLot, NewItem, NewPatient, NewPrescription, QueueFilter, Storage};
 
 use crate::audit;
 
@@ -116,9 +116,33 @@ fn resolve(snapshot: &Snapshot, name: &str) -> anyhow::Result<LineDrug> {
     })
 }
 
-/// Seeds the demo queue unless the database already holds prescriptions. Returns how
-/// many prescriptions were added.
+/// Loads the demo formulary's stock lots into the inventory table, so demo lines can be
+/// dispensed. A lot already there is left as it is: a restart never resets stock.
+async fn seed_inventory(storage: &Storage, snapshot: &Snapshot) -> anyhow::Result<()> {
+    let registry = &snapshot.registry;
+    let mut tx = storage.begin().await?;
+    let now = tx.now();
+    for (id, product) in registry.products() {
+        for lot in registry.stock_of(id) {
+            tx.seed_inventory(&InventoryLot {
+                product: product.code.clone(),
+                lot: lot.lot.clone(),
+                expiry: Some(lot.expiry),
+                qty_on_hand: lot.qty_on_hand,
+                reorder_level: lot.reorder_level,
+                updated_at: now,
+            })
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Seeds the demo stock, and the demo queue unless the database already holds
+/// prescriptions. Returns how many prescriptions were added.
 pub(crate) async fn seed(storage: &Storage, snapshot: &Snapshot) -> anyhow::Result<usize> {
+    seed_inventory(storage, snapshot).await?;
     let mut tx = storage.begin().await?;
     if !tx.list_prescriptions(&QueueFilter { limit: Some(1), ..QueueFilter::default() }).await?.is_empty() {
         tracing::info!("--demo: the database already has prescriptions; nothing seeded");
