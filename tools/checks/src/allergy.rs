@@ -243,18 +243,8 @@ fn shared_allergy_class(reg: &Registry, a: GenericId, b: GenericId) -> Option<Cl
     reg.classes_of(a)
         .iter()
         .filter(|c| reg.class(**c).allergy_group && bs.binary_search(c).is_ok())
-        .max_by_key(|c| depth(reg, **c))
+        .max_by_key(|c| reg.class_depth(**c))
         .copied()
-}
-
-fn depth(reg: &Registry, class: ClassId) -> usize {
-    let mut d = 0;
-    let mut cur = reg.class(class).parent;
-    while let Some(p) = cur {
-        d += 1;
-        cur = reg.class(p).parent;
-    }
-    d
 }
 
 /// Whether the allergy side of an entry covers the patient's allergy: the same generic or

@@ -205,15 +205,7 @@ fn fill(template: &str, a: &str, b: &str) -> String {
 fn specificity(reg: &Registry, target: &Target) -> usize {
     match target {
         Target::Generic(_) => 1000,
-        Target::Class(c) => {
-            let mut depth = 0;
-            let mut cur = reg.class(*c).parent;
-            while let Some(p) = cur {
-                depth += 1;
-                cur = reg.class(p).parent;
-            }
-            depth
-        }
+        Target::Class(c) => reg.class_depth(*c),
     }
 }
 

@@ -97,10 +97,6 @@ impl Cell<'_> {
 }
 
 impl Row {
-    pub(crate) fn line(&self) -> usize {
-        self.line
-    }
-
     pub(crate) fn loc(&self) -> Loc {
         Loc::new(self.file, self.line, 1)
     }

@@ -122,6 +122,22 @@ impl Registry {
         &self.classes[id.index()]
     }
 
+    /// How many ancestors the class has: 0 for a top-level class. A deeper class is a
+    /// narrower, more specific statement.
+    pub fn class_depth(&self, class: ClassId) -> usize {
+        let mut depth = 0;
+        let mut cur = self.classes[class.index()].parent;
+        // Parents are checked acyclic at load; the bound only guards against a bug there.
+        while let Some(p) = cur {
+            if depth > self.classes.len() {
+                break;
+            }
+            depth += 1;
+            cur = self.classes[p.index()].parent;
+        }
+        depth
+    }
+
     pub fn class_by_id(&self, id: &str) -> Option<ClassId> {
         self.classes.iter().position(|c| c.id == id).map(|i| ClassId(i as u32))
     }

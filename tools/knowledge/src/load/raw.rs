@@ -473,7 +473,6 @@ pub(crate) fn inventory_csv(text: &str, d: &mut Diagnostics) -> Vec<RawStock> {
             loc: row.loc(),
         });
     }
-    let _ = table.rows.first().map(|r| r.line());
     out
 }
 
