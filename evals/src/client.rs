@@ -52,14 +52,27 @@ impl Connection {
             }
             ServerTarget::StreamableHttp(url) => {
                 // `rxgate serve` guards /mcp with a bearer token: `rxgate token --role agent --sub evals`.
-                let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
-                if let Some(token) = std::env::var("RXGATE_TOKEN").ok().filter(|t| !t.is_empty()) {
-                    config = config.auth_header(token);
-                }
-                let transport = StreamableHttpClientTransport::from_config(config);
-                ().serve(transport).await.with_context(|| format!("MCP handshake with {url} (is RXGATE_TOKEN set?)"))?
+                let token = std::env::var("RXGATE_TOKEN").ok().filter(|t| !t.is_empty());
+                return Connection::connect_http(url, token.as_deref()).await;
             }
         };
+        Connection::listed(service).await
+    }
+
+    /// Connects to an `rxgate serve` at `url` (`…/mcp`) with this bearer token (the
+    /// explainer agent and tests, which hold their token rather than read the environment).
+    pub async fn connect_http(url: &str, token: Option<&str>) -> anyhow::Result<Connection> {
+        let mut config = StreamableHttpClientTransportConfig::with_uri(url);
+        if let Some(token) = token {
+            config = config.auth_header(token.to_string());
+        }
+        let transport = StreamableHttpClientTransport::from_config(config);
+        let service =
+            ().serve(transport).await.with_context(|| format!("MCP handshake with {url} (is the token valid?)"))?;
+        Connection::listed(service).await
+    }
+
+    async fn listed(service: RunningService<RoleClient, ()>) -> anyhow::Result<Connection> {
         let server = service
             .peer_info()
             .and_then(|i| i.server_info.as_ref().map(|s| format!("{} {}", s.name, s.version)))

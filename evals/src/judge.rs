@@ -100,6 +100,7 @@ pub fn judge(tool: &str, mode: Mode, case: &Case, result: &ToolResult) -> Judgem
         "halal_filter" => judge_halal(case, positive, value),
         "barcode_verify" => judge_barcode(case, positive, value),
         "dose_calc" => judge_dose(case, positive, value),
+        "regimen_eval" => judge_regimen(case, positive, value),
         other => Judgement::new(
             if positive { Outcome::Missed { unsafe_miss: true } } else { Outcome::NotChecked },
             String::new(),
@@ -364,6 +365,44 @@ fn judge_dose(case: &Case, positive: bool, value: &Value) -> Judgement {
     }
 }
 
+/// `regimen_eval`: hard stops and holds interrupt; `requires` (re-approval, version
+/// confirmation…) does not on its own. With `kind`, a positive is caught only when one of
+/// those codes is a hard stop, a hold or a requirement; without it, any hard stop or hold.
+fn judge_regimen(case: &Case, positive: bool, value: &Value) -> Judgement {
+    let codes = |key: &str| -> Vec<String> {
+        value[key]
+            .as_array()
+            .map(|a| a.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|f| f["code"].as_str().map(str::to_string))
+            .collect()
+    };
+    let (stops, holds, requires) = (codes("hard_stops"), codes("holds"), strings(&value["requires"]));
+    let observed =
+        format!("hard stops [{}]; holds [{}]; requires [{}]", stops.join(", "), holds.join(", "), requires.join(", "));
+    let interrupts = !stops.is_empty() || !holds.is_empty();
+    if !positive {
+        return if interrupts {
+            Judgement::new(Outcome::FalseAlert, observed, "a hard stop or hold where none is warranted")
+        } else {
+            Judgement::new(Outcome::CorrectSilence, observed, "")
+        };
+    }
+    let kinds = &case.expect.kind;
+    let caught = if kinds.is_empty() {
+        interrupts
+    } else {
+        kinds.iter().any(|k| stops.contains(k) || holds.contains(k) || requires.contains(k))
+    };
+    if caught {
+        Judgement::new(Outcome::Caught, observed, "")
+    } else {
+        let want = if kinds.is_empty() { "a hard stop or hold".to_string() } else { kinds.join(" or ") };
+        Judgement::new(Outcome::Missed { unsafe_miss: !interrupts }, observed, format!("expected {want}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -373,6 +412,38 @@ mod tests {
 
     fn case(expect: Expect, critical: bool) -> Case {
         Case { id: "t".into(), critical, source: "test".into(), note: None, requires: vec![], input: json!({}), expect }
+    }
+
+    #[test]
+    fn regimen_hard_stop_is_caught_and_a_clean_cycle_is_silent() {
+        let stop = ToolResult::Ok(
+            json!({"hard_stops": [{"code": "vinca_syringe", "message": "m"}], "holds": [], "requires": [], "unknown": []}),
+        );
+        let clean =
+            ToolResult::Ok(json!({"hard_stops": [], "holds": [], "requires": ["two_person_verify"], "unknown": []}));
+        let positive =
+            case(Expect { alert: Some(true), kind: vec!["vinca_syringe".into()], ..Default::default() }, true);
+        let negative = case(Expect { alert: Some(false), ..Default::default() }, false);
+        assert_eq!(judge("regimen_eval", Mode::Detect, &positive, &stop).outcome, Outcome::Caught);
+        assert_eq!(
+            judge("regimen_eval", Mode::Detect, &positive, &clean).outcome,
+            Outcome::Missed { unsafe_miss: true }
+        );
+        assert_eq!(judge("regimen_eval", Mode::Detect, &negative, &clean).outcome, Outcome::CorrectSilence);
+        assert_eq!(judge("regimen_eval", Mode::Detect, &negative, &stop).outcome, Outcome::FalseAlert);
+    }
+
+    #[test]
+    fn regimen_hold_of_the_wrong_kind_is_a_miss_but_not_unsafe() {
+        let hold = ToolResult::Ok(
+            json!({"hard_stops": [], "holds": [{"code": "anc_low", "message": "m"}], "requires": [], "unknown": []}),
+        );
+        let want_stop =
+            case(Expect { alert: Some(true), kind: vec!["dose_above_cap".into()], ..Default::default() }, true);
+        assert_eq!(
+            judge("regimen_eval", Mode::Detect, &want_stop, &hold).outcome,
+            Outcome::Missed { unsafe_miss: false }
+        );
     }
 
     fn ddi(findings: Value) -> ToolResult {

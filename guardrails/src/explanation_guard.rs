@@ -28,6 +28,7 @@ use std::fmt;
 use rxgate_knowledge::Severity;
 
 use crate::canonical::Canonical;
+use crate::explanation_vocabulary::{Vocabulary, stem};
 
 /// The language an explanation is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -310,6 +311,17 @@ impl DrugLexicon {
         lexicon
     }
 
+    /// Every generic name, synonym and brand of a registry.
+    pub fn from_registry(registry: &rxgate_knowledge::Registry) -> DrugLexicon {
+        let mut names = Vec::new();
+        for (_, g) in registry.generics() {
+            names.push(g.inn.clone());
+            names.extend(g.synonyms.iter().cloned());
+            names.extend(g.brands.iter().cloned());
+        }
+        DrugLexicon::new(names)
+    }
+
     /// How many names the lexicon holds.
     pub fn len(&self) -> usize {
         self.single.len() + self.multi.len()
@@ -346,6 +358,9 @@ pub enum RejectReason {
     Unsupported(String),
     /// The text leaves out the finding's mechanism or effect.
     MissingFact(String),
+    /// A word that is not in the facts, the template text or the plain-language list of
+    /// the language (`data/explanation_vocabulary.txt`).
+    UnknownWord(String),
 }
 
 impl fmt::Display for RejectReason {
@@ -364,6 +379,9 @@ impl fmt::Display for RejectReason {
             }
             RejectReason::Unsupported(c) => write!(f, "claim not in the facts: {c:?}"),
             RejectReason::MissingFact(m) => write!(f, "leaves out {m}"),
+            RejectReason::UnknownWord(w) => {
+                write!(f, "word not in the facts, the template or the plain-language list: {w:?}")
+            }
         }
     }
 }
@@ -417,6 +435,7 @@ pub fn check_explanation(
     check_claims(&lowered, &words, facts, &known, &mut reasons);
     check_coverage(&lowered, &words, facts, &mut reasons);
     check_language(&lowered, language, &mut reasons);
+    check_vocabulary(&words, facts, reference, language, lexicon, &mut reasons);
 
     reasons.dedup();
     if reasons.is_empty() { GuardVerdict::Accepted } else { GuardVerdict::Rejected { reasons } }
@@ -1433,6 +1452,82 @@ fn check_coverage(lowered: &str, words: &[String], facts: &ExplanationFacts, out
     }
 }
 
+// ── closed vocabulary ───────────────────────────────────────────────────────────────────
+
+/// Every word must be known: a name from the facts (a drug in either spelling, the enzyme,
+/// the allergen, the ingredient), a word of the reference text, a word of the registry's
+/// English sentences when the explanation is in English, or a word on the language's
+/// plain-language list — in any inflection. Numbers and drug-shaped words are left to their
+/// own checks, which name them better. The registry's sentences are English, so in a Malay
+/// explanation their words do not count: "and" in a Malay sentence is a mix-up.
+fn check_vocabulary(
+    words: &[String],
+    facts: &ExplanationFacts,
+    reference: &str,
+    language: Language,
+    lexicon: &DrugLexicon,
+    out: &mut Vec<RejectReason>,
+) {
+    let vocabulary = Vocabulary::bundled();
+    let mut texts: Vec<&str> = facts.texts();
+    if language != Language::En {
+        let prose = [facts.mechanism_text.as_str(), facts.effect_text.as_str(), facts.management_text.as_str()];
+        texts.retain(|t| !prose.contains(t) || t.is_empty());
+    }
+    texts.push(reference);
+    let mut known = BTreeSet::new();
+    for t in &texts {
+        for w in words_of(t) {
+            for part in w.split(['-', '/']).chain([w.as_str()]) {
+                known.insert(part.to_string());
+                known.insert(stem(part, language));
+            }
+        }
+    }
+    // The effects the finding names, and the shared effect of an additive mechanism.
+    let mut effects = facts.effects.clone();
+    if let FindingDetail::Interaction { mechanism: Some(Mechanism::Additive { effect }) } = &facts.detail {
+        effects.push(*effect);
+    }
+    let names: Vec<String> = names_of(facts).iter().flat_map(|n| words_of(n)).map(|w| fold_spelling(&w)).collect();
+    let allowed = |part: &str| {
+        part.is_empty()
+            || part.chars().any(|c| c.is_ascii_digit())
+            || NUMBER_WORDS.iter().any(|(n, _)| *n == part)
+            || known.contains(part)
+            || known.contains(&stem(part, language))
+            || looks_like_drug(part, lexicon)
+            || (part.chars().count() >= 5 && names.iter().any(|n| same_name(n, &fold_spelling(part))))
+            || vocabulary.allows(part, language, &effects)
+    };
+    let mut reported = BTreeSet::new();
+    for w in words {
+        let w = w.trim_matches(|c| c == '\'' || c == '’');
+        if allowed(w) || w.split(['-', '/', '\'', '’']).all(allowed) {
+            continue;
+        }
+        if reported.insert(w.to_string()) {
+            out.push(RejectReason::UnknownWord(w.to_string()));
+        }
+    }
+}
+
+/// The names a finding mentions (drugs, alternatives, enzyme, allergen, ingredient), which
+/// may appear in either language and in Malay spelling.
+fn names_of(facts: &ExplanationFacts) -> Vec<&str> {
+    let mut out: Vec<&str> = facts.drugs.iter().chain(&facts.other_names).map(String::as_str).collect();
+    match &facts.detail {
+        FindingDetail::Interaction { mechanism: Some(Mechanism::Inhibition { actor, pathway, object }) }
+        | FindingDetail::Interaction { mechanism: Some(Mechanism::Induction { actor, pathway, object }) } => {
+            out.extend([actor.as_str(), pathway.as_str(), object.as_str()]);
+        }
+        FindingDetail::Allergy { allergy, .. } => out.push(allergy),
+        FindingDetail::Halal { ingredient, source, .. } => out.extend([ingredient.as_str(), source.as_str()]),
+        FindingDetail::Interaction { .. } | FindingDetail::Dose { .. } | FindingDetail::Counselling => {}
+    }
+    out
+}
+
 // ── language ────────────────────────────────────────────────────────────────────────────
 
 const EN_STOP: &[&str] = &[
@@ -1906,6 +2001,106 @@ mod tests {
             Language::En,
             &["leaves out every effect"],
         );
+    }
+
+    /// What the closed vocabulary is for: fluent inventions that no other check lists.
+    #[test]
+    fn words_that_nobody_vetted_are_rejected() {
+        let f = clarithromycin_amlodipine();
+        for (text, lang, word) in [
+            // Invented mechanisms.
+            (
+                "Clarithromycin blocks CYP3A4 in the gut wall, so amlodipine levels rise and blood pressure can fall.",
+                Language::En,
+                "gut",
+            ),
+            (
+                "Clarithromycin pushes amlodipine off albumin, so amlodipine levels rise and blood pressure can fall.",
+                Language::En,
+                "albumin",
+            ),
+            (
+                "Klaritromisin menghalang hormon CYP3A4, jadi paras amlodipin meningkat dan tekanan darah rendah.",
+                Language::Ms,
+                "hormon",
+            ),
+            // A drug class, a food and a population the facts do not name.
+            (
+                "Clarithromycin, like other macrolides, makes amlodipine build up and blood pressure fall.",
+                Language::En,
+                "macrolides",
+            ),
+            (
+                "Clarithromycin, like grapefruit, makes amlodipine build up, so blood pressure can fall.",
+                Language::En,
+                "grapefruit",
+            ),
+            (
+                "Clarithromycin makes amlodipine build up in elderly women, so blood pressure can fall.",
+                Language::En,
+                "elderly",
+            ),
+            // Instructions in words the instruction list does not hold.
+            ("Hold amlodipine while clarithromycin builds up levels and blood pressure falls.", Language::En, "hold"),
+            (
+                "Clarithromycin makes amlodipine build up; cut back on amlodipine since blood pressure can fall.",
+                Language::En,
+                "cut",
+            ),
+            (
+                "Klaritromisin menghalang CYP3A4 dan paras amlodipin meningkat; tinggalkan amlodipin kerana tekanan \
+                 darah rendah.",
+                Language::Ms,
+                "tinggalkan",
+            ),
+            // One English word in a Malay sentence: the function-word count cannot see it.
+            (
+                "Klaritromisin menghalang CYP3A4, jadi paras amlodipin dalam darah meningkat and boleh menyebabkan \
+                 tekanan darah rendah.",
+                Language::Ms,
+                "and",
+            ),
+            // An effect the finding does not have, in plain words.
+            (
+                "Clarithromycin makes amlodipine build up, so blood pressure falls and you may get a rash.",
+                Language::En,
+                "rash",
+            ),
+        ] {
+            check(text, &f, lang, &[&format!("plain-language list: \"{word}\"")]);
+        }
+    }
+
+    /// The list must not let through what another check forbids: no instruction, number,
+    /// outcome, treatment or production word, and no advice verb.
+    #[test]
+    fn the_vocabulary_holds_no_forbidden_word() {
+        let mut forbidden: Vec<(&str, &str)> = Vec::new();
+        forbidden.extend(INSTRUCTION_WORDS.iter().map(|w| (*w, "instruction")));
+        forbidden.extend(NUMBER_WORDS.iter().map(|(w, _)| (*w, "number")));
+        forbidden.extend(OUTCOME_PHRASES.iter().filter(|p| !p.contains(' ')).map(|w| (*w, "outcome")));
+        forbidden.extend(SEVERITY_WORDS.iter().filter(|(_, l)| l.is_empty()).map(|(w, _)| (*w, "severity")));
+        forbidden.extend(
+            ["should", "must", "avoid", "hold", "withdraw", "ensure", "recommend", "advise"].map(|w| (w, "advice")),
+        );
+        forbidden.extend(
+            ["liver", "grapefruit", "alcohol-free", "elderly", "children", "pregnancy", "hati"].map(|w| (w, "claim")),
+        );
+        let v = Vocabulary::bundled();
+        let mut found = Vec::new();
+        for (lang, effect, s) in v.all_stems() {
+            for (w, why) in &forbidden {
+                if stem(w, *lang) == *s {
+                    found.push(format!("{lang} {effect:?}: {w} ({why})"));
+                }
+            }
+            // "Product" is a noun (the halal finding's product); the mechanism check knows.
+            let noun = matches!(s.as_str(), "product" | "produk");
+            if !noun && TREATMENT_STEMS.iter().chain(PRODUCTION_STEMS).any(|t| s.starts_with(t)) {
+                found.push(format!("{lang} {effect:?}: {s} (treatment or production)"));
+            }
+        }
+        assert!(found.is_empty(), "forbidden words on the plain-language list: {found:#?}");
     }
 
     #[test]

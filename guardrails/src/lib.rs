@@ -133,7 +133,9 @@ mod authorisation;
 mod canonical;
 mod command;
 mod event;
+mod explanation_findings;
 mod explanation_guard;
+mod explanation_vocabulary;
 mod four_eyes;
 mod principal;
 mod refusal;
@@ -149,6 +151,7 @@ pub use audit::{
 pub use authorisation::{PHARMACIST_ONLY, allowed_roles, authorise};
 pub use command::{Command, CommandKind, Findings, Intake, IntakeLine, LineDecision, LineFinding, PatientCommand};
 pub use event::{Action, Event, Transition};
+pub use explanation_findings::{ExplainableFinding, effects_in, findings_from_verification, mechanism_in};
 pub use explanation_guard::{
     DrugLexicon, Effect, ExplanationFacts, FindingDetail, GuardVerdict, Language, Mechanism, Quantity, RejectReason,
     check_explanation,

@@ -141,7 +141,35 @@ async fn seed_inventory(storage: &Storage, snapshot: &Snapshot) -> anyhow::Resul
 
 /// Seeds the demo stock, and the demo queue unless the database already holds
 /// prescriptions. Returns how many prescriptions were added.
+/// Console users of the demo pharmacy: (username, password, role). Two pharmacists, so
+/// that four-eyes rules can be shown; the passwords are printed in the README.
+const DEMO_USERS: &[(&str, &str, &str)] = &[
+    ("aisyah", "pharmacist-demo", "pharmacist"),
+    ("farid", "pharmacist-demo", "pharmacist"),
+    ("drlim", "physician-demo", "physician"),
+    ("admin", "admin-demo", "admin"),
+];
+
+/// Creates the demo users that do not exist yet (a restart keeps changed passwords).
+async fn seed_users(storage: &Storage) -> anyhow::Result<()> {
+    let mut tx = storage.begin().await?;
+    for (username, password, role) in DEMO_USERS {
+        if tx.get_user(username).await?.is_none() {
+            let hash = crate::http::login::hash_password(password)?;
+            tx.insert_user(username, &hash, role).await?;
+        }
+    }
+    // Chemotherapy roles no token carries: a supervising pharmacist (gravimetric and
+    // regimen overrides) and a cardiologist (anthracycline limit), for the demo only.
+    for (subject, qualification) in [("farid", "supervisor"), ("drlim", "cardiologist")] {
+        tx.add_chemo_qualification(subject, qualification).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 pub(crate) async fn seed(storage: &Storage, snapshot: &Snapshot) -> anyhow::Result<usize> {
+    seed_users(storage).await?;
     seed_inventory(storage, snapshot).await?;
     let mut tx = storage.begin().await?;
     if !tx.list_prescriptions(&QueueFilter { limit: Some(1), ..QueueFilter::default() }).await?.is_empty() {

@@ -5,10 +5,13 @@ mod audit;
 mod auth;
 mod config;
 mod demo;
+mod dispense;
 mod http;
 mod knowledge_store;
 mod mcp;
+mod operations;
 mod startup;
+mod sync;
 mod telemetry;
 mod wire;
 mod workflow;
@@ -35,6 +38,12 @@ enum Command {
         /// Knowledge registry folder (default: $RXGATE_KNOWLEDGE_DIR, else the built-in one).
         #[arg(long)]
         knowledge: Option<PathBuf>,
+        /// The prescription database of the workflow tools (`postgres://…` or a SQLite file;
+        /// default: the SQLite file in the data dir). Opened on the first workflow call.
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        #[command(flatten)]
+        data: config::DataDirArgs,
     },
     /// Serve HTTP: MCP (Streamable HTTP) at /mcp, REST at /api/v1, /healthz, /metrics.
     Serve(config::ServeArgs),
@@ -92,7 +101,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Mcp { knowledge } => {
+        Command::Mcp { knowledge, database_url, data } => {
+            let database = database_url.unwrap_or_else(|| startup::sqlite_path(&data.data_dir));
             let dir = knowledge.or_else(|| std::env::var_os("RXGATE_KNOWLEDGE_DIR").map(PathBuf::from));
             let snapshot = knowledge_store::load_initial(dir.as_deref())?;
             tracing::info!(version = %snapshot.version, hash = %snapshot.hash, "knowledge loaded");
@@ -102,7 +112,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if let Some(dir) = dir {
                     tokio::spawn(knowledge_store::reload_on_sighup(store.clone(), dir));
                 }
-                let service = mcp::RxgateMcp::new(store)
+                let service = mcp::RxgateMcp::new(store, mcp::StorageSource::lazy(database))
                     .serve(rmcp::transport::stdio())
                     .await
                     .context("starting MCP on stdio")?;

@@ -76,8 +76,10 @@ impl Application {
             metrics: Arc::new(Metrics::new()),
             public_url: public_url.into(),
             extra_origins: config.allowed_origins.clone().into(),
+            sync: Arc::new(crate::sync::SyncConfig::from_env()),
         };
         let shutdown = CancellationToken::new();
+        crate::sync::spawn_worker(state.clone(), state.sync.clone(), shutdown.child_token());
         let router = http::router(state, McpOptions { allowed_hosts, shutdown: shutdown.child_token() });
         Ok(Application { listener, router, address, shutdown, knowledge, knowledge_dir: config.knowledge_dir, storage })
     }

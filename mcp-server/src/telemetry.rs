@@ -82,6 +82,8 @@ pub(crate) struct Metrics {
     http_duration: HistogramFamily<RouteLabels>,
     tool_calls: Family<ToolLabels, Counter>,
     knowledge: Family<KnowledgeLabels, Gauge>,
+    /// EHR sync and CDS Hooks (`crate::sync`).
+    pub(crate) interop: crate::sync::InteropMetrics,
 }
 
 impl Default for Metrics {
@@ -105,7 +107,8 @@ impl Metrics {
         );
         registry.register("mcp_tool_calls", "MCP tool calls by tool and outcome", tool_calls.clone());
         registry.register("knowledge_info", "The knowledge snapshot in force (value 1)", knowledge.clone());
-        Metrics { registry, http_requests, http_duration, tool_calls, knowledge }
+        let interop = crate::sync::InteropMetrics::register(&mut registry);
+        Metrics { registry, http_requests, http_duration, tool_calls, knowledge, interop }
     }
 
     /// `route` is the route template (`/api/v1/pharmacy/{rx_id}/verify`), never the raw

@@ -103,6 +103,9 @@ pub struct Explanation {
     /// The text to show: the explanation, then the fixed lines (management for the
     /// pharmacist, "talk to your pharmacist" for the patient).
     pub text: String,
+    /// The explanation proper, without the fixed lines: what the guard checked (model
+    /// text) or the template body. This is what the server guards again and stores.
+    pub body: String,
     pub meta: ExplanationMeta,
 }
 
@@ -110,6 +113,13 @@ pub struct Explanation {
 /// model falls back to the template and says so in the metadata.
 pub trait Explainer {
     fn explain(&self, request: &ExplainRequest) -> Explanation;
+
+    /// Like [`Explainer::explain`], generating at most `max_tokens` (a caller's budget);
+    /// explainers without a model ignore the cap.
+    fn explain_capped(&self, request: &ExplainRequest, max_tokens: u32) -> Explanation {
+        let _ = max_tokens;
+        self.explain(request)
+    }
 
     /// A short description for logs and the console ("template", "llm:SmolLM2-…").
     fn describe(&self) -> String;

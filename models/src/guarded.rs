@@ -75,6 +75,11 @@ fn tidy(text: &str) -> String {
 
 impl<G: Generator> Explainer for GuardedExplainer<G> {
     fn explain(&self, request: &ExplainRequest) -> Explanation {
+        self.explain_capped(request, self.max_tokens)
+    }
+
+    fn explain_capped(&self, request: &ExplainRequest, max_tokens: u32) -> Explanation {
+        let max_tokens = max_tokens.min(self.max_tokens);
         let started = Instant::now();
         let template = render_template(&request.facts, request.language, request.audience);
         let kind = PromptKind::for_request(&request.facts, request.audience);
@@ -92,7 +97,7 @@ impl<G: Generator> Explainer for GuardedExplainer<G> {
             fallback_reasons: Vec::new(),
             rejected_text: None,
         };
-        let text = match self.generator.generate(&prompt, self.max_tokens) {
+        let (text, body) = match self.generator.generate(&prompt, max_tokens) {
             Ok(g) => {
                 meta.prompt_tokens = g.prompt_tokens;
                 meta.generated_tokens = g.generated_tokens;
@@ -102,7 +107,7 @@ impl<G: Generator> Explainer for GuardedExplainer<G> {
                 match check_explanation(&candidate, &request.facts, &template.body, request.language, &self.lexicon) {
                     GuardVerdict::Accepted => {
                         meta.source = Source::Llm;
-                        join_parts(&candidate, &template.footer)
+                        (join_parts(&candidate, &template.footer), candidate)
                     }
                     GuardVerdict::Rejected { reasons } => {
                         let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
@@ -115,18 +120,18 @@ impl<G: Generator> Explainer for GuardedExplainer<G> {
                         );
                         meta.fallback_reasons = reasons;
                         meta.rejected_text = Some(candidate);
-                        template.joined()
+                        (template.joined(), template.body.clone())
                     }
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "model generation failed; using the template");
                 meta.fallback_reasons = vec![e.to_string()];
-                template.joined()
+                (template.joined(), template.body.clone())
             }
         };
         meta.timings.total_ms = started.elapsed().as_secs_f64() * 1000.0;
-        Explanation { text, meta }
+        Explanation { text, body, meta }
     }
 
     fn describe(&self) -> String {

@@ -5,13 +5,7 @@ use rxgate_knowledge::Registry;
 
 /// Every generic name, synonym and brand of a registry.
 pub fn lexicon_from_registry(registry: &Registry) -> DrugLexicon {
-    let mut names = Vec::new();
-    for (_, g) in registry.generics() {
-        names.push(g.inn.clone());
-        names.extend(g.synonyms.iter().cloned());
-        names.extend(g.brands.iter().cloned());
-    }
-    DrugLexicon::new(names)
+    DrugLexicon::from_registry(registry)
 }
 
 /// The lexicon of the registry compiled into rxgate (`tools/knowledge/data`). An empty

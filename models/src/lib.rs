@@ -40,7 +40,8 @@ pub use guarded::{GenerateError, Generation, Generator, GuardedExplainer};
 pub use lexicon::{bundled_lexicon, lexicon_from_registry};
 pub use prompts::{PromptKind, PromptVersion, RenderedPrompt, render_prompt};
 pub use rxgate_guardrails::{
-    DrugLexicon, Effect, ExplanationFacts as Facts, FindingDetail, GuardVerdict, Language, Mechanism, Quantity,
-    RejectReason, Severity, check_explanation,
+    DrugLexicon, Effect, ExplainableFinding, ExplanationFacts as Facts, FindingDetail, GuardVerdict, Language,
+    Mechanism, Quantity, RejectReason, Severity, check_explanation, effects_in, findings_from_verification,
+    mechanism_in,
 };
 pub use template::{TemplateExplainer, TemplateText, render_template};

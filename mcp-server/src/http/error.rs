@@ -20,6 +20,9 @@ pub(crate) enum AppError {
         reason: TokenError,
         resource_metadata: String,
     },
+    /// A console login with an unknown user or a wrong password: 401, the same answer for
+    /// both.
+    LoginFailed,
     /// A valid token whose role may not do this: 403.
     Forbidden {
         role: Role,
@@ -51,21 +54,16 @@ pub(crate) enum AppError {
         message: String,
         details: Option<Value>,
     },
-    /// A contract endpoint whose implementation has not landed yet.
-    NotImplemented {
-        message: String,
-    },
     Internal(anyhow::Error),
 }
 
 impl AppError {
     fn status(&self) -> StatusCode {
         match self {
-            AppError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized { .. } | AppError::LoginFailed => StatusCode::UNAUTHORIZED,
             AppError::Forbidden { .. } | AppError::OriginNotAllowed { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            AppError::NotImplemented { .. } => StatusCode::NOT_IMPLEMENTED,
             AppError::Conflict { .. } | AppError::Rejected { .. } => StatusCode::CONFLICT,
             AppError::Refused(r) => StatusCode::from_u16(r.http_status()).unwrap_or(StatusCode::CONFLICT),
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -75,11 +73,11 @@ impl AppError {
     fn code(&self) -> &'static str {
         match self {
             AppError::Unauthorized { .. } => "unauthorized",
+            AppError::LoginFailed => "invalid_credentials",
             AppError::Forbidden { .. } => "forbidden",
             AppError::OriginNotAllowed { .. } => "origin_not_allowed",
             AppError::NotFound { .. } => "not_found",
             AppError::BadRequest { .. } => "bad_request",
-            AppError::NotImplemented { .. } => "not_implemented",
             AppError::Conflict { .. } => "conflict",
             AppError::Rejected { code, .. } => code,
             AppError::Refused(r) => r.code.as_str(),
@@ -120,14 +118,14 @@ fn challenge(reason: &TokenError, resource_metadata: &str) -> String {
     }
 }
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let code = self.code();
-        let (message, details, www_authenticate) = match &self {
+impl AppError {
+    /// Message, details and (for 401) the challenge of this error, as answered.
+    fn parts(&self) -> (String, Option<Value>, Option<String>) {
+        match self {
             AppError::Unauthorized { reason, resource_metadata } => {
                 (reason.to_string(), None, Some(challenge(reason, resource_metadata)))
             }
+            AppError::LoginFailed => ("unknown user or wrong password".to_string(), None, None),
             AppError::Forbidden { role, action, allowed } => (
                 format!("the role `{role}` may not {action}"),
                 Some(json!({
@@ -139,7 +137,7 @@ impl IntoResponse for AppError {
             AppError::OriginNotAllowed { origin } => {
                 (format!("requests from the web origin {origin} are not accepted; use a local client"), None, None)
             }
-            AppError::NotFound { message } | AppError::NotImplemented { message } | AppError::Conflict { message } => {
+            AppError::NotFound { message } | AppError::Conflict { message } => {
                 (message.clone(), None, None)
             }
             AppError::BadRequest { message, details } | AppError::Rejected { message, details, .. } => {
@@ -150,7 +148,25 @@ impl IntoResponse for AppError {
                 tracing::error!(error = format!("{e:#}"), "internal error");
                 ("something went wrong".to_string(), None, None)
             }
-        };
+        }
+    }
+
+    /// The error as an MCP tool error's text: the same code and message a REST client
+    /// gets, so an assistant can act on it the same way.
+    pub(crate) fn tool_message(&self) -> String {
+        let (message, details, _) = self.parts();
+        match details {
+            Some(details) => format!("{}: {message} ({details})", self.code()),
+            None => format!("{}: {message}", self.code()),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let code = self.code();
+        let (message, details, www_authenticate) = self.parts();
         let mut body = json!({"code": code, "message": message});
         if let Some(details) = details {
             body["details"] = details;

@@ -27,6 +27,7 @@ pub(super) async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<
         }
     };
     let status = if database_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let sync = if database_ok { crate::sync::health(&state).await } else { Value::Null };
     (
         status,
         Json(json!({
@@ -38,6 +39,7 @@ pub(super) async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<
                 "hash": snapshot.hash,
                 "loaded_at": loaded_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             },
+            "sync": sync,
         })),
     )
 }
@@ -46,6 +48,8 @@ pub(super) async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let snapshot = state.knowledge.current();
     state.metrics.set_knowledge(&snapshot.version.to_string(), &snapshot.hash.to_string());
+    // Queue gauges come from the database, so every process reports the shared queues.
+    crate::sync::health(&state).await;
     (StatusCode::OK, [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], state.metrics.render())
 }
 

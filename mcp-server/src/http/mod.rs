@@ -6,21 +6,33 @@
 //! | `/metrics` | none | Prometheus (OpenMetrics text) |
 //! | `/.well-known/oauth-protected-resource[/mcp]` | none | RFC 9728 metadata |
 //! | `/mcp` | bearer, roles [`MCP_ROLES`], local Origin only | MCP Streamable HTTP (rmcp) |
+//! | `/api/v1/auth/login` | none (username + password) | console login: argon2 check, bearer token ([`login`]) |
 //! | `/api/v1/*` | bearer, per-endpoint roles ([`api`]) | REST of the contract |
+//! | `/`, `/console/*` | none (static files; the page logs in through `/api/v1`) | the pharmacist's console ([`console`]) |
 //!
 //! Layers, outermost first: metrics (every request, by route template) → Origin check
 //! (`/mcp`) → bearer token (401) → role (403) → handler.
 
 pub(crate) mod api;
+mod chemo;
 mod commands;
+pub(crate) mod login;
+mod console;
+mod devices;
+pub(crate) mod explanations;
 pub(crate) mod error;
+mod inventory;
+mod tool_calls;
+mod cds_hooks;
+mod fhir;
+mod interop_api;
 mod meta;
 mod middleware;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
@@ -32,6 +44,7 @@ use crate::telemetry::Metrics;
 
 pub(crate) use api::patient_blocks;
 pub(crate) use error::AppError;
+pub(crate) use middleware::CorrelationId;
 
 /// Roles that may use the MCP tools. A `device` (scanner) only records scans and an
 /// `admin` takes no clinical action, so neither talks to the clinical tools.
@@ -49,6 +62,8 @@ pub(crate) struct AppState {
     pub(crate) public_url: Arc<str>,
     /// Browser origins accepted on `/mcp` besides loopback ones (exact `scheme://host:port`).
     pub(crate) extra_origins: Arc<[String]>,
+    /// EHR sync settings (`crate::sync`): webhook URL and secret.
+    pub(crate) sync: Arc<crate::sync::SyncConfig>,
 }
 
 impl AppState {
@@ -83,18 +98,24 @@ fn mcp_service(state: &AppState, options: McpOptions) -> StreamableHttpService<R
         .with_cancellation_token(options.shutdown);
     let knowledge = state.knowledge.clone();
     let metrics = state.metrics.clone();
+    let storage = state.storage.clone();
     StreamableHttpService::new(
-        move || Ok(RxgateMcp::over_http(knowledge.clone(), metrics.clone())),
+        move || Ok(RxgateMcp::over_http(knowledge.clone(), metrics.clone(), storage.clone())),
         Arc::new(NeverSessionManager::default()),
         config,
     )
 }
 
 pub(crate) fn router(state: AppState, mcp: McpOptions) -> Router {
+    // The console's change feed ends with the server, like the MCP streams.
+    let feed_stop = console::FeedStop(mcp.shutdown.clone());
     let mcp_routes = Router::new()
         .route_service("/mcp", mcp_service(&state, mcp))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::guard_mcp));
-    let api_routes = api::routes().layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate));
+    let api_routes = api::routes()
+        .merge(interop_api::api_routes())
+        .layer(axum::Extension(feed_stop))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate));
 
     Router::new()
         .route("/healthz", get(meta::healthz))
@@ -102,7 +123,18 @@ pub(crate) fn router(state: AppState, mcp: McpOptions) -> Router {
         .route("/.well-known/oauth-protected-resource", get(meta::resource_metadata_root))
         .route("/.well-known/oauth-protected-resource/mcp", get(meta::resource_metadata_mcp))
         .merge(mcp_routes)
+        .merge(console::pages())
+        // The one API route without a bearer token: it is how a console user gets one.
+        .route("/api/v1/auth/login", post(login::login))
         .nest("/api/v1", api_routes)
+        // Interoperability (issue 11): FHIR R4 and CDS Hooks at the paths those specs use.
+        .merge(
+            fhir::routes()
+                .merge(cds_hooks::routes())
+                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate)),
+        )
+        .merge(cds_hooks::public_routes())
+        .merge(interop_api::webhook_routes())
         .fallback(meta::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::track))
         .layer(axum::middleware::from_fn(middleware::correlate))

@@ -16,9 +16,9 @@ use crate::wire::{self, ToolOutput, parse_args};
 pub(crate) struct CallContext {
     pub(crate) snapshot: Arc<Snapshot>,
     pub(crate) today: chrono::NaiveDate,
-    /// Who is calling: `agent` on stdio, the bearer token's principal over HTTP. Workflow
-    /// tools check it; the pure checks ignore it.
-    #[allow(dead_code)] // read by the workflow tools (issue 5)
+    /// Who is calling: `agent` on stdio, the bearer token's principal over HTTP. The pure
+    /// checks ignore it; it is here so a tool that needs it cannot be called without one.
+    #[allow(dead_code)]
     pub(crate) principal: crate::auth::Principal,
 }
 
@@ -31,12 +31,12 @@ pub(crate) struct ToolSpec {
     pub(crate) run: fn(&CallContext, Value) -> Result<ToolOutput, String>,
 }
 
-fn input<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
+pub(super) fn input<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
     // Our input types are all structs, for which rmcp's schema generation cannot fail.
     schema_for_input::<T>().unwrap_or_else(|_| Arc::new(JsonObject::new()))
 }
 
-fn output<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
+pub(super) fn output<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
     schema_for_output::<T>()
 }
 
@@ -137,6 +137,23 @@ pub(crate) static TOOLS: &[ToolSpec] = &[
         input_schema: input::<wire::solver::SolverInput>,
         output_schema: output::<wire::solver::SolverOutput>,
         run: |ctx, args| wire::solver::run(&ctx.snapshot, parse_args(args)?),
+    },
+    ToolSpec {
+        name: "regimen_eval",
+        title: "Chemotherapy regimen check (doses, hard stops, holds)",
+        description: "Evaluates one day of one cycle of a chemotherapy regimen for a patient: a bundled regimen by id \
+            (CHOP-21, R-CHOP-21, carboplatin-auc5, carboplatin-paclitaxel, paed-all-consolidation) or an inline \
+            `definition`; an unknown id still gets the never-event checks of its orders plus a blocking hold. \
+            Doses by BSA (Mosteller, DuBois on request), Calvert carboplatin (AUC x (GFR + 25), GFR capped at 125 \
+            mL/min), mg/kg and age bands for children, with caps (vincristine 2 mg). `hard_stops` can never be \
+            overridden (vinca alkaloid in a syringe or by any route but IV, vinca co-signed with intrathecal \
+            methotrexate/cytarabine, dose above cap); `holds` need a documented override by the named role (ANC, \
+            platelets, bilirubin, GFR < 30, cumulative anthracycline, missing data); `requires` lists what the order \
+            still needs (two_person_verify, re_approval, confirm_regimen_version, central_line). Neonatal PN: \
+            osmolarity and glucose infusion rate.",
+        input_schema: input::<wire::regimen::RegimenEvalInput>,
+        output_schema: output::<wire::regimen::RegimenEvalOutput>,
+        run: |ctx, args| wire::regimen::run(&ctx.snapshot, parse_args(args)?, ctx.today),
     },
 ];
 

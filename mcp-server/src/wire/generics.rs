@@ -162,6 +162,11 @@ pub(crate) fn run_stock(
         None => today,
     };
     let report = stock::check(&snapshot.registry, &input.drug, today);
+    stock_output(snapshot, report)
+}
+
+/// The `stock_check` answer for a report, whichever source its lots came from.
+pub(crate) fn stock_output(snapshot: &Snapshot, report: stock::StockReport) -> Result<ToolOutput, String> {
     let out = StockCheckOutput {
         generic: report.generic,
         products: report.products.into_iter().map(product_stock).collect(),

@@ -8,6 +8,7 @@ pub(crate) mod ddi;
 pub(crate) mod dose;
 pub(crate) mod generics;
 pub(crate) mod halal;
+pub(crate) mod regimen;
 pub(crate) mod solver;
 pub(crate) mod verify;
 

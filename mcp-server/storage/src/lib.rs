@@ -81,24 +81,36 @@ macro_rules! on_conn {
 }
 
 mod audit;
+mod chemo;
 mod clinical;
 mod connect;
+mod devices;
 mod dispensing;
 mod error;
+mod explanations;
+mod interop;
 mod patients;
 mod prescriptions;
+mod reorders;
+mod stats;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod users;
 
 pub use audit::AuditRecord;
+pub use chemo::{ChemoOrderRow, NewChemoOrder, RegimenPublication};
 pub use clinical::{
     AdverseEvent, Alert, AlertKind, Approval, Counselling, NewAdverseEvent, NewAlert, NewApproval, NewCounselling,
     NewProposal, NewVerification, Proposal, Verification,
 };
 pub use connect::{Backend, Storage, StorageConfig, Tx, truncate_to_micros};
+pub use devices::{DeviceScan, NewDeviceScan, PrintJob, PrintStatus, ScanOutcome, ScanStation};
 pub use dispensing::{BarcodeScan, DispenseOutcome, DispenseRecord, InventoryLot, NewBarcodeScan, NewDispense};
 pub use error::{Error, Result};
+pub use explanations::{Explanation, NewExplanation};
+pub use interop::{CodeMapping, EventDelivery, EventFilter, InteropCounts, InteropEvent, NewInteropEvent};
 pub use patients::{NewPatient, Patient};
 pub use prescriptions::{NewItem, NewPrescription, Prescription, PrescriptionItem, QueueFilter};
+pub use reorders::{NewReorder, Reorder};
+pub use stats::RxTiming;
 pub use users::User;

@@ -92,7 +92,10 @@ async fn authorisation_matrix_every_endpoint_for_every_role() {
         (Post, "/api/v1/pharmacy/rx-1/verify", json!({}), &["pharmacist", "agent"]),
         (Post, "/api/v1/pharmacy/rx-1/approve", approve, &["pharmacist"]),
         (Post, "/api/v1/pharmacy/rx-1/dispense", dispense, &["pharmacist"]),
-        (Post, "/api/v1/pharmacy/rx-1/print-label", json!({}), &["pharmacist"]),
+        (Post, "/api/v1/pharmacy/rx-1/print-label", json!({"format": "pdf"}), &["pharmacist"]),
+        (Get, "/api/v1/pharmacy/1", Value::Null, &["pharmacist"]),
+        (Get, "/api/v1/pharmacy/stats", Value::Null, &["pharmacist", "admin"]),
+        (Get, "/api/v1/events", Value::Null, &["pharmacist"]),
         (Post, "/api/v1/pharmacy/rx-1/counsel-done", json!({"items": []}), &["pharmacist"]),
         (
             Get,

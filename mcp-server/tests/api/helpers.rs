@@ -174,6 +174,11 @@ impl TestApp {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
     }
 
+    /// The server's process id (to signal it, e.g. SIGHUP for a knowledge reload).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM and waits for the process to end.
     pub(crate) fn terminate(&mut self) -> ExitStatus {
         let pid = self.child.id().to_string();

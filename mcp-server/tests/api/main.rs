@@ -6,9 +6,17 @@ mod helpers;
 
 mod adverse_events;
 mod auth;
+mod chemo;
 mod cli;
+mod console;
 mod demo;
+mod devices;
+mod explanations;
 mod health;
+mod interop;
+mod login;
 mod mcp;
 mod queue;
+mod scale_out;
 mod workflow;
+mod workflow_tools;

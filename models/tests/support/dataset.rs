@@ -10,7 +10,7 @@ use rxgate_checks::allergy::{AllergyRequest, check as allergy_check};
 use rxgate_checks::ddi::{DdiRequest, Interaction, check as ddi_check};
 use rxgate_checks::halal::{HalalRequest, Preference, check as halal_check};
 use rxgate_knowledge::{HalalStatus, Registry, Target};
-use rxgate_models::{Effect, Facts, FindingDetail, Mechanism};
+use rxgate_models::{Effect, Facts, FindingDetail};
 
 /// One labelled finding: where it came from (curated entry id, allergy or halal rule) and
 /// its facts.
@@ -24,81 +24,7 @@ pub fn registry() -> Registry {
     rxgate_knowledge::load(&rxgate_knowledge::bundled_files()).expect("the bundled registry loads").registry
 }
 
-/// Effects named in the registry's effect text, in a fixed order.
-pub fn effects_in(text: &str) -> Vec<Effect> {
-    let t = text.to_lowercase();
-    let table: &[(&[&str], Effect)] = &[
-        (&["hypotension", "blood pressure drop", "low blood pressure"], Effect::LowBloodPressure),
-        (&["kidney", "renal", "nephrotox"], Effect::KidneyInjury),
-        (&["myopathy", "rhabdo", "muscle"], Effect::MuscleDamage),
-        (&["bleed", "haemorrhag", "hemorrhag"], Effect::Bleeding),
-        (&["qt", "arrhythm", "torsade"], Effect::HeartRhythm),
-        (&["serotonin"], Effect::SerotoninSyndrome),
-        (&["hyperkal", "potassium"], Effect::HighPotassium),
-        (&["hypoglyc"], Effect::LowBloodSugar),
-        (&["sedation", "respiratory depression", "drowsi", "cns depression"], Effect::Drowsiness),
-        (&["hypertensive", "hypertension"], Effect::HighBloodPressure),
-        (&["bradycard", "heart block"], Effect::SlowHeartRate),
-        (&["seizure", "convuls"], Effect::Seizures),
-        (&["toxicity", "toxic"], Effect::Toxicity),
-        (
-            &["reduced effect", "loss of", "failure", "less effective", "reduced exposure", "lower exposure"],
-            Effect::ReducedEffect,
-        ),
-    ];
-    let mut out: Vec<Effect> =
-        table.iter().filter(|(keys, _)| keys.iter().any(|k| t.contains(k))).map(|(_, e)| *e).collect();
-    out.truncate(3);
-    out
-}
-
-/// The enzyme or transporter a mechanism text names, as written (`CYP3A4`, `P-gp`).
-fn pathway_in(text: &str) -> Option<String> {
-    for word in text.split(|c: char| !(c.is_alphanumeric() || c == '-')) {
-        let lower = word.to_lowercase();
-        if (lower.starts_with("cyp") && lower.len() > 3) || lower == "p-gp" || lower.starts_with("oatp") {
-            return Some(word.to_string());
-        }
-    }
-    None
-}
-
-/// A mechanism the templates can state, read from the registry's mechanism text; `None`
-/// when the text is not one of the shapes below (the pharmacist template then quotes it).
-pub fn mechanism_in(text: &str, drugs: &[String]) -> Option<Mechanism> {
-    let t = text.to_lowercase();
-    if let Some(pathway) = pathway_in(text) {
-        let verb_at = t.find("inhibit").map(|i| (i, true)).or_else(|| t.find("induc").map(|i| (i, false)));
-        if let Some((at, inhibits)) = verb_at
-            && drugs.len() == 2
-        {
-            // The actor is the drug named before the verb; the other drug is affected.
-            let before = &t[..at];
-            let actor_index = drugs.iter().position(|d| before.contains(&d.to_lowercase()))?;
-            let actor = drugs[actor_index].clone();
-            let object = drugs[1 - actor_index].clone();
-            return Some(if inhibits {
-                Mechanism::Inhibition { actor, pathway, object }
-            } else {
-                Mechanism::Induction { actor, pathway, object }
-            });
-        }
-        return None;
-    }
-    let additive: &[(&[&str], Effect)] = &[
-        (&["qt"], Effect::HeartRhythm),
-        (&["serotonin"], Effect::SerotoninSyndrome),
-        (&["bleed", "anticoagul", "platelet"], Effect::Bleeding),
-        (&["potassium"], Effect::HighPotassium),
-        (&["sedat", "cns depress", "respiratory depress"], Effect::Drowsiness),
-        (&["bradycard", "av node", "heart rate"], Effect::SlowHeartRate),
-        (&["hypotens", "blood pressure"], Effect::LowBloodPressure),
-    ];
-    additive
-        .iter()
-        .find(|(keys, _)| keys.iter().any(|k| t.contains(k)))
-        .map(|(_, e)| Mechanism::Additive { effect: *e })
-}
+pub use rxgate_models::{effects_in, mechanism_in};
 
 pub fn interaction_facts(i: &Interaction) -> Facts {
     Facts {

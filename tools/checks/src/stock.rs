@@ -46,10 +46,36 @@ pub fn check(reg: &Registry, drug: &str, today: NaiveDate) -> StockReport {
     StockReport { generic: Some(reg.generic(resolved.generic).inn.clone()), products, unknown: Vec::new() }
 }
 
+/// One lot as a stock source holds it: the registry's formulary file, or the gateway's
+/// inventory table (which dispensing decrements).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LotRecord {
+    pub lot: String,
+    pub expiry: NaiveDate,
+    pub qty_on_hand: i64,
+    pub reorder_level: i64,
+}
+
+/// Stock of a product from the registry's own lots.
 pub fn product_stock(reg: &Registry, p: ProductId, today: NaiveDate) -> ProductStock {
-    let product = reg.product(p);
-    let lots: Vec<LotStock> = reg
+    let lots: Vec<LotRecord> = reg
         .stock_of(p)
+        .map(|s| LotRecord {
+            lot: s.lot.clone(),
+            expiry: s.expiry,
+            qty_on_hand: s.qty_on_hand,
+            reorder_level: s.reorder_level,
+        })
+        .collect();
+    product_stock_from(reg, p, &lots, today)
+}
+
+/// Stock of a product from lots held elsewhere; expiry and recalls are judged here, the
+/// same way for every source.
+pub fn product_stock_from(reg: &Registry, p: ProductId, records: &[LotRecord], today: NaiveDate) -> ProductStock {
+    let product = reg.product(p);
+    let lots: Vec<LotStock> = records
+        .iter()
         .map(|s| LotStock {
             lot: s.lot.clone(),
             expiry: s.expiry,
@@ -62,7 +88,7 @@ pub fn product_stock(reg: &Registry, p: ProductId, today: NaiveDate) -> ProductS
     let qty: i64 = usable().map(|l| l.qty_on_hand).sum();
     // Reorder when usable stock is at or below the product's reorder level (the highest
     // written, should lots disagree).
-    let level = reg.stock_of(p).map(|s| s.reorder_level).max().unwrap_or(0);
+    let level = records.iter().map(|s| s.reorder_level).max().unwrap_or(0);
     ProductStock {
         product: product.code.clone(),
         brand: product.brand.clone(),

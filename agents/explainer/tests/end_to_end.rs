@@ -1,0 +1,185 @@
+//! The explainer agent against the real `rxgate serve --demo` (the binary in `RXGATE_BIN`,
+//! which `scripts/test` builds first): a pharmacist verifies the amlodipine + clarithromycin
+//! prescription, one agent pass explains the interaction over MCP and REST, and the server
+//! stores what its own guard accepted — in English and Malay, for pharmacist and patient —
+//! with the facts hash of its own verification. Uses the real small model when
+//! `scripts/setup` fetched it; otherwise the agent posts templates, and the test checks that.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use rxgate_evals::Connection;
+use rxgate_explainer::agent::LanguageModel;
+use rxgate_explainer::server::Rest;
+use rxgate_explainer::{Agent, AgentConfig};
+use rxgate_guardrails::findings_from_verification;
+use rxgate_models::{Availability, Language, ModelConfig, PromptVersion, load_explainer};
+use serde_json::Value;
+
+const SECRET: &str = "explainer-test-secret-explainer-test-0123";
+
+struct Server {
+    child: Child,
+    address: String,
+    bin: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn token(&self, role: &str) -> String {
+        let out = Command::new(&self.bin)
+            .args(["token", "--role", role, "--sub", &format!("test-{role}")])
+            .env("RXGATE_JWT_SECRET", SECRET)
+            .env("RXGATE_DATA_DIR", self._dir.path())
+            .output()
+            .expect("rxgate token");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+}
+
+fn rxgate_bin() -> Option<PathBuf> {
+    let bin = std::env::var_os("RXGATE_BIN").map(PathBuf::from)?;
+    bin.is_file().then_some(bin)
+}
+
+fn serve_demo(bin: PathBuf) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(&bin)
+        .args(["serve", "--addr", "127.0.0.1:0", "--demo"])
+        .env("RXGATE_JWT_SECRET", SECRET)
+        .env("RXGATE_DATA_DIR", dir.path())
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("rxgate serve starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let address = line.trim().strip_prefix("rxgate listening on ").expect("address line").to_string();
+    Server { child, address, bin, _dir: dir }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_explains_clarithromycin_with_amlodipine_and_the_server_keeps_it() {
+    let Some(bin) = rxgate_bin() else {
+        eprintln!("SKIPPED: RXGATE_BIN is not set to a built rxgate (scripts/test sets it)");
+        return;
+    };
+    let server = serve_demo(bin);
+    let http = reqwest::Client::new();
+    let pharmacist = server.token("pharmacist");
+
+    // The pharmacist verifies; the verification answers at once, without any explanation.
+    let queue: Value = http
+        .get(format!("{}/api/v1/pharmacy/queue", server.address))
+        .bearer_auth(&pharmacist)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rx_id = queue["prescriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|rx| {
+            let drugs: Vec<&str> = rx["items"].as_array().unwrap().iter().filter_map(|i| i["drug"].as_str()).collect();
+            drugs.contains(&"amlodipine") && drugs.contains(&"clarithromycin")
+        })
+        .and_then(|rx| rx["rx_id"].as_i64())
+        .expect("the demo's amlodipine + clarithromycin prescription");
+    let verification: Value = http
+        .post(format!("{}/api/v1/pharmacy/{rx_id}/verify", server.address))
+        .bearer_auth(&pharmacist)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let finding = findings_from_verification(&verification)
+        .into_iter()
+        .find(|f| f.key == "ddi:amlodipine+clarithromycin")
+        .unwrap_or_else(|| panic!("no interaction finding in {verification}"));
+
+    // One agent pass, with the real model for English when it is there.
+    let (explainer, availability) = load_explainer(&ModelConfig::from_env());
+    eprintln!("{}", availability.notice());
+    let with_model = matches!(availability, Availability::Model { .. });
+    let mut config = AgentConfig::default();
+    if with_model {
+        config.models.insert(
+            Language::En,
+            LanguageModel { explainer: Arc::from(explainer), prompt_version: PromptVersion::DEFAULT },
+        );
+    }
+    let agent_token = server.token("agent");
+    let mcp = Connection::connect_http(&format!("{}/mcp", server.address), Some(&agent_token)).await.unwrap();
+    let mut agent = Agent::new(mcp, Rest::new(&server.address, &agent_token), config.clone());
+    let stats = agent.pass().await.unwrap();
+    eprintln!("{stats:?}");
+    assert!(stats.prescriptions >= 1, "{stats:?}");
+    assert!(
+        stats.generated_tokens <= u64::from(config.tokens_per_rx) * u64::from(stats.prescriptions),
+        "over the token budget: {stats:?}"
+    );
+
+    // The server returns four explanations of the finding, each from its own facts.
+    let listed: Value = http
+        .get(format!("{}/api/v1/pharmacy/{rx_id}/explanations", server.address))
+        .bearer_auth(&pharmacist)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ours: Vec<&Value> = listed["explanations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["finding_key"] == "ddi:amlodipine+clarithromycin")
+        .collect();
+    let mut kinds: Vec<(String, String)> = ours
+        .iter()
+        .map(|e| (e["language"].as_str().unwrap().to_string(), e["audience"].as_str().unwrap().to_string()))
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [("en", "patient"), ("en", "pharmacist"), ("ms", "patient"), ("ms", "pharmacist")]
+            .map(|(l, a)| (l.to_string(), a.to_string())),
+        "{listed}"
+    );
+    for e in &ours {
+        let text = e["text"].as_str().unwrap().to_lowercase();
+        assert_eq!(e["facts_hash"], finding.facts.hash().as_str(), "{e}");
+        assert!(text.contains("clarithromycin") || text.contains("klaritromisin"), "{e}");
+        assert!(text.contains("amlodipin"), "{e}");
+        // Malay has no model by default: its explanations are the vetted templates.
+        if e["language"] == "ms" {
+            assert_eq!(e["source"], "template", "{e}");
+        }
+        if e["source"] == "llm" {
+            assert!(with_model, "{e}");
+            assert!(e["model"].as_str().is_some_and(|m| !m.is_empty()), "{e}");
+        }
+    }
+
+    // A second pass finds nothing left to do.
+    let again = agent.pass().await.unwrap();
+    assert_eq!(again.stored, 0, "{again:?}");
+}

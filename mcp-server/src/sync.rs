@@ -1,0 +1,771 @@
+//! The EHR sync pipeline in the server: intake of prescriptions (FHIR bundles posted or
+//! pushed by webhook), the outbound worker that sends every dispense to the EHR as a signed
+//! MedicationDispense, cancels from the EHR, and the metrics of all of it.
+//!
+//! State lives in the database only (`interop_events`, storage `interop.rs`): the worker
+//! finds dispenses without an outbound event (an outbox derived from `dispense_log`, so no
+//! dispense path can forget to enqueue), claims due events with a lease, and writes each
+//! attempt's outcome with the retry schedule of `rxgate_interop::sync`. Several processes
+//! share the work safely; a crash mid-attempt leaves the event to be retried when its lease
+//! ends, and the EHR deduplicates by the natural key sent in `X-Rxgate-Event-Key`.
+//!
+//! Configuration (environment): `RXGATE_EHR_URL` (where MedicationDispense webhooks go;
+//! outbound sync is off without it; plain HTTP — put TLS in front), `RXGATE_EHR_SECRET`
+//! (HMAC secret for outbound and inbound webhook signatures; inbound webhooks are refused
+//! without it), `RXGATE_SYNC_POLL_MS` (worker period, default 1000),
+//! `RXGATE_SYNC_BACKOFF_SCALE` (multiplies the 1 m … 6 h schedule; drills and tests only).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry as PromRegistry;
+use rxgate_guardrails::{Intake, IntakeLine, Principal, Role, receive};
+use rxgate_interop::codes::CodeMaps;
+use rxgate_interop::intake::PrescriptionDraft;
+use rxgate_interop::sync::{Delivery, Direction, EventKind, Failure, Status};
+use rxgate_knowledge::Snapshot;
+use rxgate_storage::{
+    CodeMapping, EventDelivery, InteropEvent, NewInteropEvent, NewItem, NewPatient, NewPrescription, Tx,
+};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::audit;
+use crate::http::{AppError, AppState};
+
+/// The sync settings read from the environment at start-up.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SyncConfig {
+    pub(crate) ehr_url: Option<String>,
+    pub(crate) secret: Option<Vec<u8>>,
+    pub(crate) poll: Duration,
+    pub(crate) backoff_scale: f64,
+}
+
+impl SyncConfig {
+    pub(crate) fn from_env() -> SyncConfig {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        SyncConfig {
+            ehr_url: var("RXGATE_EHR_URL").map(|u| u.trim_end_matches('/').to_string()),
+            secret: var("RXGATE_EHR_SECRET").map(String::into_bytes),
+            poll: Duration::from_millis(var("RXGATE_SYNC_POLL_MS").and_then(|v| v.parse().ok()).unwrap_or(1000)),
+            backoff_scale: var("RXGATE_SYNC_BACKOFF_SCALE")
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|s| *s > 0.0 && *s <= 1.0)
+                .unwrap_or(1.0),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    direction: &'static str,
+    kind: &'static str,
+    status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
+}
+
+/// The interop metrics (registered into the server's one Prometheus registry).
+pub(crate) struct InteropMetrics {
+    ingest_events: Family<StatusLabels, Counter>,
+    retry_queue_depth: Gauge,
+    dead_letters: Gauge,
+    mapping_unresolved: Gauge,
+    sync_duration: Histogram,
+    cds_feedback: Family<OutcomeLabels, Counter>,
+}
+
+impl InteropMetrics {
+    pub(crate) fn register(registry: &mut PromRegistry) -> InteropMetrics {
+        let m = InteropMetrics {
+            ingest_events: Family::default(),
+            retry_queue_depth: Gauge::default(),
+            dead_letters: Gauge::default(),
+            mapping_unresolved: Gauge::default(),
+            sync_duration: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+            cds_feedback: Family::default(),
+        };
+        registry.register(
+            "ingest_events",
+            "Sync events processed, by direction, kind and outcome",
+            m.ingest_events.clone(),
+        );
+        registry.register("retry_queue_depth", "Sync events waiting for an attempt", m.retry_queue_depth.clone());
+        registry.register("dead_letters", "Sync events in the manual-action queue", m.dead_letters.clone());
+        registry.register("mapping_unresolved", "Codes waiting for an analyst", m.mapping_unresolved.clone());
+        registry.register("sync_duration_seconds", "Duration of one sync delivery or intake", m.sync_duration.clone());
+        registry.register("cds_feedback", "CDS Hooks card feedback by outcome", m.cds_feedback.clone());
+        m
+    }
+
+    pub(crate) fn count(&self, direction: Direction, kind: EventKind, status: &'static str) {
+        self.ingest_events
+            .get_or_create(&StatusLabels { direction: direction.as_str(), kind: kind.as_str(), status })
+            .inc();
+    }
+
+    pub(crate) fn observe(&self, seconds: f64) {
+        self.sync_duration.observe(seconds);
+    }
+
+    pub(crate) fn feedback(&self, outcome: &str) {
+        self.cds_feedback.get_or_create(&OutcomeLabels { outcome: outcome.to_string() }).inc();
+    }
+
+    pub(crate) fn set_counts(&self, c: &rxgate_storage::InteropCounts) {
+        self.retry_queue_depth.set(c.pending);
+        self.dead_letters.set(c.dead_letter);
+        self.mapping_unresolved.set(c.unresolved_mappings);
+    }
+}
+
+/// The code maps in force: the bundled crosswalk plus every analyst resolution.
+pub(crate) async fn code_maps(tx: &mut Tx, snapshot: &Snapshot) -> Result<CodeMaps, AppError> {
+    let mut maps = CodeMaps::bundled(&snapshot.registry)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("RxNorm crosswalk does not fit the registry: {e}")))?;
+    maps.resolved = tx.resolved_mappings().await?.into_iter().collect();
+    Ok(maps)
+}
+
+/// What became of an intake.
+pub(crate) enum IntakeResult {
+    /// A prescription now waits in the queue (or did already: `replayed`).
+    Queued { event: InteropEvent, rx_id: i64, lines: Vec<i64>, replayed: bool },
+    /// Codes wait for an analyst; the event is kept and reprocessed on resolution.
+    NeedsMapping { event: InteropEvent, pending: Vec<CodeMapping> },
+}
+
+/// Takes in a prescription bundle (already read into `draft`) once per natural key.
+pub(crate) async fn intake(
+    state: &AppState,
+    draft: &PrescriptionDraft,
+    payload: &str,
+    caller: &Principal,
+    correlation_id: &str,
+) -> Result<IntakeResult, AppError> {
+    let started = Instant::now();
+    let mut tx = state.storage.begin().await?;
+    let (event, new) = tx
+        .insert_event(&NewInteropEvent {
+            direction: Direction::Inbound.as_str().into(),
+            kind: EventKind::PrescriptionNew.as_str().into(),
+            natural_key: draft.natural_key.clone(),
+            correlation_id: correlation_id.to_string(),
+            payload: payload.to_string(),
+            status: Status::Pending.as_str().into(),
+            rx_id: None,
+        })
+        .await?;
+    if !new {
+        tx.commit().await?;
+        state.metrics.interop.count(Direction::Inbound, EventKind::PrescriptionNew, "duplicate");
+        tracing::info!(event_id = event.id, correlation_id, original = %event.correlation_id, "intake replayed");
+        return match (event.status.as_str(), event.rx_id) {
+            ("done", Some(rx_id)) => {
+                let mut tx = state.storage.begin().await?;
+                let lines = tx.list_items(rx_id).await?.into_iter().map(|i| i.line_no).collect();
+                Ok(IntakeResult::Queued { event, rx_id, lines, replayed: true })
+            }
+            _ => {
+                let mut tx = state.storage.begin().await?;
+                let pending = pending_of(&mut tx, &event).await?;
+                Ok(IntakeResult::NeedsMapping { event, pending })
+            }
+        };
+    }
+    let result = apply_draft(&mut tx, state, &event, draft, caller, correlation_id).await?;
+    tx.commit().await?;
+    state.metrics.interop.observe(started.elapsed().as_secs_f64());
+    Ok(result)
+}
+
+async fn pending_of(tx: &mut Tx, event: &InteropEvent) -> Result<Vec<CodeMapping>, AppError> {
+    let waiting = tx.list_mappings(Some("pending")).await?;
+    let links = tx.event_mapping_keys(event.id).await?;
+    Ok(waiting.into_iter().filter(|m| links.contains(&m.key)).collect())
+}
+
+/// Creates the prescription from a complete draft, or parks the event on its codes.
+async fn apply_draft(
+    tx: &mut Tx,
+    state: &AppState,
+    event: &InteropEvent,
+    draft: &PrescriptionDraft,
+    caller: &Principal,
+    correlation_id: &str,
+) -> Result<IntakeResult, AppError> {
+    let kind = EventKind::PrescriptionNew;
+    if !draft.pending.is_empty() {
+        let mut pending = Vec::new();
+        for p in &draft.pending {
+            let m = CodeMapping {
+                key: p.mapping.key.clone(),
+                system: p.mapping.system.clone(),
+                code: p.mapping.code.clone(),
+                display: p.mapping.display.clone(),
+                used_as: p.used_as.as_str().into(),
+                status: "pending".into(),
+                generic: None,
+                resolved_by: None,
+                created_at: tx.now(),
+                resolved_at: None,
+            };
+            tx.add_pending_mapping(event.id, &m).await?;
+            pending.push(m);
+        }
+        let event = tx
+            .update_event_delivery(
+                event.id,
+                &EventDelivery {
+                    status: Status::NeedsMapping.as_str().into(),
+                    attempts: event.attempts + 1,
+                    next_attempt_at: None,
+                    last_error: Some(format!("{} code(s) wait for an analyst", pending.len())),
+                    duration_ms: None,
+                },
+            )
+            .await?;
+        state.metrics.interop.count(Direction::Inbound, kind, "needs_mapping");
+        tracing::info!(event_id = event.id, correlation_id, codes = pending.len(), "intake waits for code mapping");
+        return Ok(IntakeResult::NeedsMapping { event, pending });
+    }
+    let (rx_id, lines) = create_prescription(tx, &state.knowledge.current(), draft, caller, correlation_id).await?;
+    tx.set_event_rx(event.id, rx_id).await?;
+    let event = tx
+        .update_event_delivery(
+            event.id,
+            &EventDelivery {
+                status: Status::Done.as_str().into(),
+                attempts: event.attempts + 1,
+                next_attempt_at: None,
+                last_error: None,
+                duration_ms: None,
+            },
+        )
+        .await?;
+    state.metrics.interop.count(Direction::Inbound, kind, "done");
+    tracing::info!(event_id = event.id, rx_id, correlation_id, "intake queued a prescription");
+    Ok(IntakeResult::Queued { event, rx_id, lines, replayed: false })
+}
+
+/// Patient, prescription in RX_RECEIVED (through `guardrails::receive`, audited) and the
+/// links from each line to its EHR order.
+async fn create_prescription(
+    tx: &mut Tx,
+    snapshot: &Snapshot,
+    draft: &PrescriptionDraft,
+    caller: &Principal,
+    correlation_id: &str,
+) -> Result<(i64, Vec<i64>), AppError> {
+    let drugs = draft
+        .lines
+        .iter()
+        .map(|l| {
+            crate::workflow::resolve_drug(snapshot, &l.drug).ok_or_else(|| AppError::BadRequest {
+                message: format!("`{}` is not in the registry", l.drug),
+                details: None,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let intake = |rx_id: String, patient_id: String| Intake {
+        rx_id,
+        patient_id,
+        lines: drugs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| IntakeLine { line_no: u32::try_from(i + 1).unwrap_or(u32::MAX), drug: d.clone() })
+            .collect(),
+    };
+    let initial = receive(caller, &intake("pending".into(), "pending".into())).map_err(AppError::Refused)?.state;
+    let p = &draft.patient;
+    let patient = tx
+        .insert_patient(&NewPatient {
+            // The EHR's identifier stands in for a name: the server needs none to check.
+            demo_name: p.ehr_id.clone().unwrap_or_else(|| "EHR patient".into()),
+            date_of_birth: p.birth_date,
+            age_days: p.age_days,
+            weight_kg: p.weight_kg,
+            height_cm: p.height_cm,
+            sex: p.sex.clone(),
+            allergies: p.allergies.clone(),
+            active_medications: p.active_medications.clone(),
+            halal_preference: "warn".into(),
+            serum_creatinine_umol_l: p.serum_creatinine_umol_l,
+            egfr_ml_min_1_73m2: p.egfr_ml_min_1_73m2,
+            ..NewPatient::default()
+        })
+        .await?;
+    let items = draft
+        .lines
+        .iter()
+        .zip(&initial.lines)
+        .map(|(l, s)| NewItem {
+            line_no: i64::from(s.line_no),
+            drug: l.drug.clone(),
+            dose_value: l.dose_value.clone().unwrap_or_default(),
+            dose_unit: l.dose_unit.clone().unwrap_or_default(),
+            frequency: l.frequency.clone().unwrap_or_default(),
+            route: l.route.clone(),
+            duration_days: l.duration_days,
+            status: s.status.as_str().to_string(),
+        })
+        .collect();
+    let (rx, items) = tx
+        .insert_prescription(&NewPrescription {
+            patient_id: patient.id,
+            prescriber: draft.prescriber.clone().unwrap_or_else(|| caller.subject.clone()),
+            status: initial.status.as_str().to_string(),
+            knowledge_hash: Some(snapshot.hash.clone()),
+            items,
+        })
+        .await?;
+    for (line, item) in draft.lines.iter().zip(&items) {
+        tx.link_rx_line(rx.id, item.line_no, &line.source).await?;
+    }
+    let transition = receive(caller, &intake(rx.id.to_string(), patient.id.to_string())).map_err(AppError::Refused)?;
+    let at = tx.now();
+    audit::append_drafts(tx, transition.drafts(caller, at, correlation_id)).await?;
+    Ok((rx.id, items.iter().map(|i| i.line_no).collect()))
+}
+
+/// The principal reprocessing runs under once an analyst resolved the last code.
+fn intake_principal() -> Principal {
+    Principal::new("ehr-intake", Role::Physician)
+}
+
+/// Reads a stored intake payload again with today's code maps.
+pub(crate) fn read_payload(snapshot: &Snapshot, maps: &CodeMaps, payload: &str) -> Result<PrescriptionDraft, String> {
+    let bundle: rxgate_interop::fhir::Bundle = serde_json::from_str(payload).map_err(|e| e.to_string())?;
+    rxgate_interop::intake::read_bundle(&snapshot.registry, maps, &bundle, Utc::now().date_naive())
+        .map_err(|e| e.to_string())
+}
+
+/// An analyst resolved `key`: events that waited only on it are taken in now.
+pub(crate) async fn resolve_and_reprocess(
+    state: &AppState,
+    key: &str,
+    generic: &str,
+    by: &Principal,
+    correlation_id: &str,
+) -> Result<Vec<Value>, AppError> {
+    let snapshot = state.knowledge.current();
+    let inn = crate::workflow::resolve_drug(&snapshot, generic)
+        .map(|d| d.generic)
+        .or_else(|| snapshot.registry.allergen_by_name(generic).map(|_| generic.to_lowercase()))
+        .ok_or_else(|| AppError::BadRequest {
+            message: format!("`{generic}` is not in the knowledge registry"),
+            details: None,
+        })?;
+    let mut tx = state.storage.begin().await?;
+    let released = tx.resolve_mapping(key, &inn, &by.subject).await?;
+    let maps = code_maps(&mut tx, &snapshot).await?;
+    let mut out = Vec::new();
+    for id in released {
+        let event = tx.get_event(id).await?;
+        let draft = read_payload(&snapshot, &maps, &event.payload)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored intake {id} no longer reads: {e}")))?;
+        match apply_draft(&mut tx, state, &event, &draft, &intake_principal(), &event.correlation_id.clone()).await? {
+            IntakeResult::Queued { rx_id, .. } => out.push(json!({"event_id": id, "status": "done", "rx_id": rx_id})),
+            IntakeResult::NeedsMapping { pending, .. } => out.push(json!({
+                "event_id": id, "status": "needs_mapping", "pending": pending.iter().map(|p| &p.key).collect::<Vec<_>>(),
+            })),
+        }
+    }
+    tx.commit().await?;
+    tracing::info!(correlation_id, reprocessed = out.len(), "code mapping resolved");
+    Ok(out)
+}
+
+/// A cancel from the EHR: the orders (all of the prescription, or the one named) are never
+/// filled again. Idempotent by the cancel's natural key.
+pub(crate) async fn cancel_from_ehr(
+    state: &AppState,
+    prescription_key: &str,
+    ehr_request: Option<&str>,
+    payload: &str,
+    correlation_id: &str,
+) -> Result<Value, AppError> {
+    let kind = EventKind::PrescriptionCancel;
+    let mut tx = state.storage.begin().await?;
+    let new_rx = tx
+        .event_by_key(Direction::Inbound.as_str(), EventKind::PrescriptionNew.as_str(), prescription_key)
+        .await?
+        .ok_or_else(|| AppError::NotFound {
+            message: format!("no prescription from the EHR with key `{prescription_key}`"),
+        })?;
+    let natural_key = format!("{prescription_key}#{}", ehr_request.unwrap_or("*"));
+    let (event, new) = tx
+        .insert_event(&NewInteropEvent {
+            direction: Direction::Inbound.as_str().into(),
+            kind: kind.as_str().into(),
+            natural_key,
+            correlation_id: correlation_id.to_string(),
+            payload: payload.to_string(),
+            status: Status::Done.as_str().into(),
+            rx_id: new_rx.rx_id,
+        })
+        .await?;
+    let cancelled = match (new, new_rx.rx_id) {
+        (true, Some(rx_id)) => tx.cancel_rx_links(rx_id, ehr_request).await?,
+        _ => 0,
+    };
+    tx.commit().await?;
+    state.metrics.interop.count(Direction::Inbound, kind, if new { "done" } else { "duplicate" });
+    tracing::info!(event_id = event.id, rx_id = ?new_rx.rx_id, correlation_id, cancelled, "cancel from the EHR");
+    Ok(json!({"event_id": event.id, "rx_id": new_rx.rx_id, "lines_cancelled": cancelled, "replayed": !new}))
+}
+
+/// Refuses to fill a line whose EHR order was cancelled (called on every dispense path).
+pub(crate) async fn refuse_if_cancelled_by_ehr(tx: &mut Tx, rx_id: i64, line_no: u32) -> Result<(), AppError> {
+    if let Some((order, Some(at))) = tx.rx_link(rx_id, i64::from(line_no)).await? {
+        return Err(AppError::Rejected {
+            code: "cancelled_by_ehr",
+            message: format!("the prescriber cancelled this order in the EHR ({order}) at {at}; it must not be filled"),
+            details: None,
+        });
+    }
+    Ok(())
+}
+
+/// The MedicationDispense of a dispense record, as sent and as read.
+pub(crate) async fn dispense_resource(
+    tx: &mut Tx,
+    snapshot: &Snapshot,
+    record: &rxgate_storage::DispenseRecord,
+    status: &'static str,
+) -> Result<rxgate_interop::fhir::MedicationDispense, AppError> {
+    let rx = tx.get_prescription(record.rx_id).await?;
+    let registry = &snapshot.registry;
+    let product = registry.product_by_code(&record.product).map(|p| registry.product(p));
+    let generic = product.map(|p| registry.generic(p.generic).inn.clone()).unwrap_or_else(|| record.product.clone());
+    let ehr_request = tx.rx_link(record.rx_id, record.line_no).await?.map(|(order, _)| order);
+    Ok(rxgate_interop::output::medication_dispense(&rxgate_interop::output::DispenseFacts {
+        dispense_id: record.id,
+        rx_id: record.rx_id,
+        line_no: record.line_no,
+        patient_id: rx.patient_id,
+        generic,
+        product: record.product.clone(),
+        gtin: product.and_then(|p| p.gtin.clone()),
+        lot: record.lot.clone(),
+        quantity: record.quantity,
+        dispensed_by: record.dispensed_by.clone(),
+        at: record.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        status,
+        ehr_request,
+    }))
+}
+
+/// Starts the outbound worker when an EHR URL is configured. Ends with `stop`.
+pub(crate) fn spawn_worker(state: AppState, config: Arc<SyncConfig>, stop: CancellationToken) {
+    let Some(url) = config.ehr_url.clone() else {
+        tracing::info!("outbound EHR sync off (no RXGATE_EHR_URL)");
+        return;
+    };
+    tracing::info!(url = %url, "outbound EHR sync on");
+    tokio::spawn(async move {
+        let http = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+            Ok(http) => http,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot build the webhook client; outbound sync stopped");
+                return;
+            }
+        };
+        loop {
+            if let Err(e) = tick(&state, &config, &http, &url).await {
+                tracing::warn!(error = ?e, "sync tick failed; retrying next period");
+            }
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = tokio::time::sleep(config.poll) => {}
+            }
+        }
+    });
+}
+
+/// One pass: enqueue new dispenses, attempt due events, refresh the gauges.
+async fn tick(state: &AppState, config: &SyncConfig, http: &reqwest::Client, url: &str) -> Result<(), AppError> {
+    let snapshot = state.knowledge.current();
+    let mut tx = state.storage.begin().await?;
+    for record in tx.dispenses_without_event(EventKind::Dispense.as_str(), 100).await? {
+        let resource = dispense_resource(&mut tx, &snapshot, &record, "completed").await?;
+        let payload = serde_json::to_string(&resource).map_err(|e| AppError::Internal(e.into()))?;
+        // End to end: the dispense carries the correlation id of the EHR's intake, if any.
+        let filter = rxgate_storage::EventFilter { rx_id: Some(record.rx_id), ..Default::default() };
+        let correlation_id = tx
+            .list_events(&filter)
+            .await?
+            .into_iter()
+            .find(|e| e.direction == "inbound" && e.kind == EventKind::PrescriptionNew.as_str())
+            .map_or_else(|| format!("dispense-{}", record.id), |e| e.correlation_id);
+        tx.insert_event(&NewInteropEvent {
+            direction: Direction::Outbound.as_str().into(),
+            kind: EventKind::Dispense.as_str().into(),
+            natural_key: rxgate_interop::sync::dispense_key(EventKind::Dispense, record.id),
+            correlation_id,
+            payload,
+            status: Status::Pending.as_str().into(),
+            rx_id: Some(record.rx_id),
+        })
+        .await?;
+    }
+    tx.commit().await?;
+
+    let now = Utc::now();
+    let mut tx = state.storage.begin().await?;
+    let due = tx.due_events(Direction::Outbound.as_str(), now, 50).await?;
+    tx.commit().await?;
+    for id in due {
+        let mut tx = state.storage.begin().await?;
+        // The lease: longer than one attempt can take (client timeout 10 s).
+        let claimed = tx.claim_event(id, now, now + chrono::Duration::seconds(30)).await?;
+        let event = tx.get_event(id).await?;
+        tx.commit().await?;
+        if claimed {
+            deliver(state, config, http, url, &event).await?;
+        }
+    }
+    let mut tx = state.storage.begin().await?;
+    let counts = tx.interop_counts().await?;
+    tx.commit().await?;
+    state.metrics.interop.set_counts(&counts);
+    Ok(())
+}
+
+async fn deliver(
+    state: &AppState,
+    config: &SyncConfig,
+    http: &reqwest::Client,
+    url: &str,
+    event: &InteropEvent,
+) -> Result<(), AppError> {
+    let kind = EventKind::parse(&event.kind).unwrap_or(EventKind::Dispense);
+    let started = Instant::now();
+    let mut request = http
+        .post(format!("{url}/MedicationDispense"))
+        .header("content-type", "application/fhir+json")
+        .header("x-request-id", &event.correlation_id)
+        .header("x-rxgate-event", &event.kind)
+        .header("x-rxgate-event-key", &event.natural_key)
+        .body(event.payload.clone());
+    if let Some(secret) = &config.secret {
+        let signature = rxgate_interop::signing::sign(secret, Utc::now().timestamp(), event.payload.as_bytes());
+        request = request.header(rxgate_interop::signing::SIGNATURE_HEADER, signature);
+    }
+    let outcome = match request.send().await {
+        Ok(response) if response.status().is_success() => Ok(()),
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap_or_default();
+            Err(Failure::from_http(status, &body))
+        }
+        Err(e) => Err(Failure::Transient(format!("no answer: {e}"))),
+    };
+    let elapsed = started.elapsed();
+    let before = Delivery {
+        status: Status::Pending,
+        attempts: u32::try_from(event.attempts).unwrap_or(u32::MAX),
+        next_attempt_at: event.next_attempt_at,
+        last_error: event.last_error.clone(),
+    };
+    let now = Utc::now();
+    let mut after = before.after_attempt(outcome, now);
+    if let Some(next) = after.next_attempt_at {
+        let wait = (next - now).num_milliseconds() as f64 * config.backoff_scale;
+        after.next_attempt_at = Some(now + chrono::Duration::milliseconds(wait as i64));
+    }
+    let status = match after.status {
+        Status::Done => "done",
+        Status::DeadLetter => "dead_letter",
+        _ => "retry",
+    };
+    state.metrics.interop.count(Direction::Outbound, kind, status);
+    state.metrics.interop.observe(elapsed.as_secs_f64());
+    tracing::info!(
+        event_id = event.id,
+        correlation_id = %event.correlation_id,
+        kind = event.kind,
+        attempt = after.attempts,
+        outcome = status,
+        error = after.last_error.as_deref().unwrap_or(""),
+        "webhook attempt"
+    );
+    let mut tx = state.storage.begin().await?;
+    tx.update_event_delivery(
+        event.id,
+        &EventDelivery {
+            status: after.status.as_str().into(),
+            attempts: i64::from(after.attempts),
+            next_attempt_at: after.next_attempt_at,
+            last_error: after.last_error,
+            duration_ms: Some(i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A person sends an event from the manual-action queue round again.
+pub(crate) async fn requeue(state: &AppState, id: i64) -> Result<InteropEvent, AppError> {
+    let mut tx = state.storage.begin().await?;
+    let event = tx.get_event(id).await?;
+    if event.status != Status::DeadLetter.as_str() {
+        return Err(AppError::Rejected {
+            code: "not_dead_letter",
+            message: format!("event {id} is `{}`; only dead letters are sent again by hand", event.status),
+            details: None,
+        });
+    }
+    let now = tx.now();
+    let event = tx
+        .update_event_delivery(
+            id,
+            &EventDelivery {
+                status: Status::Pending.as_str().into(),
+                attempts: 0,
+                next_attempt_at: Some(now),
+                last_error: event.last_error.clone(),
+                duration_ms: None,
+            },
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(event)
+}
+
+/// The sync part of `/healthz`: queue depths (and whether outbound sync is on).
+pub(crate) async fn health(state: &AppState) -> Value {
+    let counts = match state.storage.begin_read().await {
+        Ok(mut tx) => {
+            let counts = tx.interop_counts().await;
+            let _ = tx.commit().await;
+            counts
+        }
+        Err(e) => Err(e),
+    };
+    match counts {
+        Ok(c) => {
+            state.metrics.interop.set_counts(&c);
+            json!({
+                "outbound": state.sync.ehr_url.is_some(),
+                "queue_depth": c.pending, "retrying": c.retrying, "dead_letter": c.dead_letter,
+                "needs_mapping": c.needs_mapping, "unresolved_mappings": c.unresolved_mappings,
+            })
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "sync counts unavailable");
+            Value::Null
+        }
+    }
+}
+
+/// MED_LIST_PULL: asks the EHR for a patient's active medications (a FHIR searchset of
+/// MedicationStatement), maps them and makes them the patient's active medications. The
+/// same list pulled twice is one event (natural key: patient and content hash); unmapped
+/// codes are kept as written (the checks report them as unknown) and queued for an analyst.
+pub(crate) async fn med_list_pull(
+    state: &AppState,
+    patient_id: i64,
+    ehr_patient: &str,
+    correlation_id: &str,
+) -> Result<Value, AppError> {
+    let Some(url) = state.sync.ehr_url.as_deref() else {
+        return Err(AppError::Rejected {
+            code: "sync_disabled",
+            message: "medication-list pulls need RXGATE_EHR_URL on this server".into(),
+            details: None,
+        });
+    };
+    let started = Instant::now();
+    let kind = EventKind::MedListPull;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("webhook client: {e}")))?;
+    // A FHIR id is `[A-Za-z0-9\-\.]{1,64}`: nothing in it needs escaping in a query.
+    if !rxgate_interop::output::is_fhir_id(ehr_patient) {
+        return Err(AppError::BadRequest { message: format!("`{ehr_patient}` is not a FHIR id"), details: None });
+    }
+    let mut request = http
+        .get(format!("{url}/MedicationStatement?patient={ehr_patient}&status=active"))
+        .header("accept", "application/fhir+json")
+        .header("x-request-id", correlation_id);
+    if let Some(secret) = &state.sync.secret {
+        request = request.header(
+            rxgate_interop::signing::SIGNATURE_HEADER,
+            rxgate_interop::signing::sign(secret, Utc::now().timestamp(), b""),
+        );
+    }
+    let unavailable = |message: String| {
+        state.metrics.interop.count(Direction::Inbound, kind, "retry");
+        AppError::Rejected { code: "ehr_unavailable", message, details: None }
+    };
+    let response = request.send().await.map_err(|e| unavailable(format!("the EHR did not answer: {e}")))?;
+    if !response.status().is_success() {
+        return Err(unavailable(format!("the EHR answered {}", response.status())));
+    }
+    let payload = response.text().await.map_err(|e| unavailable(format!("reading the EHR's answer: {e}")))?;
+    let fetched = started.elapsed();
+    let bundle: rxgate_interop::fhir::Bundle = serde_json::from_str(&payload).map_err(|e| AppError::Rejected {
+        code: "ehr_bad_answer",
+        message: format!("the EHR's answer is not a FHIR Bundle: {e}"),
+        details: None,
+    })?;
+    let snapshot = state.knowledge.current();
+    let mut tx = state.storage.begin().await?;
+    let maps = code_maps(&mut tx, &snapshot).await?;
+    let (names, pending) = rxgate_interop::intake::read_med_list(&snapshot.registry, &maps, &bundle)
+        .map_err(|e| AppError::Rejected { code: "ehr_bad_answer", message: e.to_string(), details: None })?;
+    tx.get_patient(patient_id).await?;
+    let digest = crate::workflow::sha256_hex(payload.as_bytes());
+    let (event, new) = tx
+        .insert_event(&NewInteropEvent {
+            direction: Direction::Inbound.as_str().into(),
+            kind: kind.as_str().into(),
+            natural_key: format!("patient:{patient_id}:{digest}"),
+            correlation_id: correlation_id.to_string(),
+            payload: String::new(),
+            status: Status::Done.as_str().into(),
+            rx_id: None,
+        })
+        .await?;
+    if new {
+        for p in &pending {
+            let m = CodeMapping {
+                key: p.mapping.key.clone(),
+                system: p.mapping.system.clone(),
+                code: p.mapping.code.clone(),
+                display: p.mapping.display.clone(),
+                used_as: p.used_as.as_str().into(),
+                status: "pending".into(),
+                generic: None,
+                resolved_by: None,
+                created_at: tx.now(),
+                resolved_at: None,
+            };
+            tx.add_pending_mapping(event.id, &m).await?;
+        }
+        tx.set_active_medications(patient_id, &names).await?;
+    }
+    tx.commit().await?;
+    let elapsed = started.elapsed();
+    state.metrics.interop.count(Direction::Inbound, kind, if new { "done" } else { "duplicate" });
+    state.metrics.interop.observe(elapsed.as_secs_f64());
+    tracing::info!(event_id = event.id, patient_id, correlation_id, items = names.len(), "medication list pulled");
+    Ok(json!({
+        "event_id": event.id, "patient_id": patient_id, "replayed": !new,
+        "active_medications": names.len(), "unmapped": pending.len(),
+        "fetch_ms": fetched.as_millis() as u64, "total_ms": elapsed.as_millis() as u64,
+    }))
+}

@@ -1,0 +1,271 @@
+// The seed story in a real browser: Debian's Chromium driven by playwright-core against the
+// real `rxgate serve --demo` on a free port with a fresh data directory.
+//
+//   sign in → open amlodipine + clarithromycin → red banner → substitute azithromycin →
+//   approve amlodipine with a justification → scan the wrong pack (alarm) → the right pack
+//   (chime) → a recalled lot (alarm) → a good one → dispense both → print the label (PDF and ZPL) → counselling → closed.
+//
+// axe-core checks each screen for serious or critical accessibility violations. Screenshots
+// go to test-artifacts/ at the repository root. The approve round trip (click to re-rendered
+// card, measured in the page) is printed.
+//
+// RXGATE_BIN names the binary (scripts/test sets it); CHROMIUM the browser (/usr/bin/chromium).
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../..");
+const artifacts = join(root, "test-artifacts");
+const require = createRequire(import.meta.url);
+const axePath = require.resolve("axe-core/axe.min.js");
+
+const BIN = process.env.RXGATE_BIN || join(process.env.HOME, ".cache/rxgate/target/release/rxgate");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+
+// Demo packs (GS1, restricted-circulation GTINs) matching the demo inventory lots.
+// Azithromycin in raw form: the variable-length lot (AI 10) ends with a GS separator, which a
+// wedge scanner sends as Ctrl+] (ASCII 29).
+const AZITHROMYCIN_BEFORE_GS = "0102952800135957" + "10DL24B283";
+const AZITHROMYCIN_AFTER_GS = "17280229";
+const AMLODIPINE = "(01)02954817321484(17)270228(10)DL25D928";
+// The demo formulary's recalled amlodipine lot (recalls.csv).
+const AMLODIPINE_RECALLED = "(01)02954817321484(17)270531(10)DL25D406";
+
+let server;
+let dataDir;
+let base;
+let browser;
+
+function startServer() {
+  dataDir = mkdtempSync(join(tmpdir(), "rxgate-browser-"));
+  const env = { ...process.env, RXGATE_DATA_DIR: dataDir, RUST_LOG: "warn" };
+  for (const v of ["RXGATE_JWT_SECRET", "DATABASE_URL", "RXGATE_ADDR"]) delete env[v];
+  server = spawn(BIN, ["serve", "--demo", "--addr", "127.0.0.1:0"], { env, stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolveAddress, reject) => {
+    const lines = createInterface({ input: server.stdout });
+    lines.once("line", (line) => {
+      const m = /^rxgate listening on (\S+)/.exec(line);
+      if (m) resolveAddress(m[1]);
+      else reject(new Error(`rxgate serve said: ${line}`));
+    });
+    server.once("exit", (code) => reject(new Error(`rxgate serve exited with ${code}`)));
+  });
+}
+
+before(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  for (const old of readdirSync(artifacts).filter((f) => f.startsWith("console-"))) rmSync(join(artifacts, old));
+  base = await startServer();
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--autoplay-policy=no-user-gesture-required"] });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill("SIGTERM");
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(artifacts, `console-${name}.png`), fullPage: true });
+}
+
+/** axe-core in the page; fails on any serious or critical violation. */
+async function accessible(page, where) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
+  });
+  const bad = result.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(bad, [], `${where}: accessibility violations ${JSON.stringify(bad, null, 2)}`);
+  return result;
+}
+
+/** Runs `body(page)` in a fresh page; on failure saves a screenshot and the page's console. */
+async function withPage(name, body) {
+  // bypassCSP only so that the test can inject axe-core; the page's own CSP stays on otherwise.
+  const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1366, height: 900 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const logs = [];
+  page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
+  try {
+    await body(page, context, logs);
+  } catch (e) {
+    await page.screenshot({ path: join(artifacts, `console-FAILED-${name}.png`), fullPage: true }).catch(() => {});
+    console.log(`# page console (${name}):\n${logs.map((l) => "#   " + l).join("\n")}`);
+    throw e;
+  } finally {
+    await context.close();
+  }
+}
+
+async function signIn(page) {
+  // A wrong password is refused on screen.
+  await page.getByLabel("Username").fill("aisyah");
+  await page.getByLabel("Password").fill("not-the-password");
+  await page.keyboard.press("Enter");
+  await page.locator("#login-error").filter({ hasText: /\S/ }).waitFor();
+  await page.getByLabel("Password").fill("pharmacist-demo");
+  await page.keyboard.press("Enter");
+}
+
+test("the seed story, keyboard and scanner, in headless Chromium", () => withPage("story", async (page, context, logs) => {
+
+  await page.goto(base + "/");
+  await page.locator("#login").waitFor();
+  await accessible(page, "sign-in screen");
+  await shot(page, "01-login");
+  await signIn(page);
+
+  // The queue fills from the demo; the story's prescription is there.
+  const rxButton = page.locator(".queue-item", { hasText: "amlodipine + clarithromycin" });
+  await rxButton.waitFor();
+  await page.locator("#live", { hasText: "Live" }).waitFor();
+  await rxButton.focus();
+  await page.keyboard.press("Enter");
+
+  // Opening it runs the checks: a red banner for the major interaction, alternatives card.
+  const banner = page.locator('[data-line="2"] .banner-red[data-testid="ddi-banner"]');
+  await banner.waitFor();
+  const bannerText = await banner.textContent();
+  assert.match(bannerText, /MAJOR interaction/);
+  assert.match(bannerText, /amlodipine|clarithromycin/);
+  assert.equal(await banner.getAttribute("role"), "alert");
+  await page.locator('[data-line="1"] .banner-red').waitFor();
+  // A major line offers no one-tap approve: only "approve with justification", disabled empty.
+  assert.equal(await page.locator('[data-line="1"] [data-testid="approve"]').count(), 0);
+  const justified = page.locator('[data-line="1"] button', { hasText: "Approve with justification" });
+  assert.equal(await justified.isDisabled(), true);
+  await accessible(page, "verification card with a major interaction");
+  await shot(page, "02-red-banner");
+
+  // The language toggle changes every label; back to English for the rest.
+  await page.locator("#lang").click();
+  await page.locator('[data-line="2"] .banner-red', { hasText: "Interaksi UTAMA" }).waitFor();
+  await shot(page, "03-bahasa-melayu");
+  await page.locator("#lang").click();
+  await page.locator('[data-line="2"] .banner-red', { hasText: "MAJOR interaction" }).waitFor();
+
+  // Substitute clarithromycin with azithromycin from the alternatives card (one keypress).
+  const substitute = page.locator('[data-line="2"] [data-testid="substitute-with"]', { hasText: "azithromycin" });
+  await substitute.focus();
+  await page.keyboard.press("Enter");
+  await page.locator('[data-line="2"] .decision', { hasText: "azithromycin" }).waitFor();
+
+  // Amlodipine: dispense despite the major finding, with the justification typed.
+  await page.locator('[data-line="1"] textarea').fill("Interacting macrolide substituted with azithromycin; BP monitored.");
+  await justified.click();
+  await page.locator('[data-line="1"] .decision').waitFor();
+  const trips = await page.evaluate(() => window.rxgate.approveRoundTripsMs);
+  assert.equal(trips.length, 2);
+  console.log(`# approve round trip in the browser (click → re-rendered card): ${trips.map((t) => t + " ms").join(", ")}`);
+
+  // The wrong pack on the azithromycin line: alarm, reason shown, nothing dispensed.
+  const qty2 = page.locator("#qty-2");
+  await qty2.fill("6");
+  const scan2 = page.locator("#scan-2");
+  await scan2.focus();
+  await page.keyboard.type(AMLODIPINE);
+  await page.keyboard.press("Enter");
+  const result2 = page.locator("#scan-result-2.scan-bad");
+  await result2.waitFor();
+  assert.match(await result2.textContent(), /Wrong pack for line 2/);
+  assert.deepEqual(await page.evaluate(() => window.rxgate.sounds), ["alarm"]);
+  await shot(page, "04-wrong-pack");
+
+  // The right pack, typed as a wedge scanner would with a GS separator: chime, dispensed.
+  await page.locator("#scan-2").focus();
+  await page.keyboard.type(AZITHROMYCIN_BEFORE_GS);
+  await page.keyboard.press("Control+BracketRight");
+  await page.keyboard.type(AZITHROMYCIN_AFTER_GS);
+  assert.equal(await page.locator("#scan-2").inputValue(), `${AZITHROMYCIN_BEFORE_GS}|${AZITHROMYCIN_AFTER_GS}`);
+  await page.keyboard.press("Enter");
+  await page.locator('[data-line="2"] .dispensed').waitFor();
+  assert.deepEqual(await page.evaluate(() => window.rxgate.sounds), ["alarm", "chime"]);
+
+  // Amlodipine: a pack from the recalled lot is refused with the alarm and the reason.
+  await page.locator("#qty-1").fill("30");
+  await page.locator("#scan-1").focus();
+  await page.keyboard.type(AMLODIPINE_RECALLED);
+  await page.keyboard.press("Enter");
+  await page.locator("#scan-result-1.scan-bad", { hasText: "recalled" }).waitFor();
+  await shot(page, "05-recalled-lot");
+  // A good pack: dispensed; the prescription is now DISPENSED.
+  await page.locator("#scan-1").focus();
+  await page.keyboard.type(AMLODIPINE);
+  await page.keyboard.press("Enter");
+  await page.locator('[data-line="1"] .dispensed').waitFor();
+  await page.locator('[data-testid="counsel-open"]').waitFor();
+  assert.deepEqual(await page.evaluate(() => window.rxgate.sounds), ["alarm", "chime", "alarm", "chime"]);
+  await shot(page, "06-dispensed");
+
+  // Labels: the PDF opens (a new tab with the PDF), the ZPL downloads.
+  const tab = context.waitForEvent("page");
+  await page.locator('[data-line="2"] [data-testid="label-pdf"]').click();
+  await (await tab).close();
+  const pdf = await page.evaluate(() => window.rxgate.lastLabel);
+  assert.equal(pdf.type, "application/pdf");
+  assert.ok(pdf.size > 500, `a PDF of ${pdf.size} bytes`);
+  const download = page.waitForEvent("download");
+  await page.locator('[data-line="2"] [data-testid="label-zpl"]').click();
+  const zpl = await download;
+  assert.match(zpl.suggestedFilename(), /\.zpl$/);
+  await zpl.saveAs(join(artifacts, "console-label-line2.zpl"));
+
+  // Counselling: all points required, then the prescription closes.
+  await page.locator('[data-testid="counsel-open"]').click();
+  const dialog = page.locator("dialog#counsel");
+  await dialog.waitFor();
+  await page.locator("#ci-identity_confirmed").check();
+  await dialog.locator('button[type="submit"]').click();
+  assert.match(await page.locator("#counsel-error").textContent(), /Every point/);
+  await accessible(page, "counselling dialog");
+  await shot(page, "07-counselling");
+  for (const box of await dialog.locator('input[type="checkbox"]').all()) await box.check();
+  await dialog.locator('button[type="submit"]').click();
+  await page.locator(".card-head .chip", { hasText: "closed" }).waitFor();
+
+  // The live queue moved it to Completed; the stats bar counts it.
+  await page.locator('#queue .queue-group:has(#group-completed) .queue-item', { hasText: "amlodipine + clarithromycin" }).waitFor();
+  await page.locator("#stat-average").filter({ hasText: /min/ }).waitFor();
+  await accessible(page, "closed prescription");
+  await shot(page, "08-closed");
+
+  assert.deepEqual(logs.filter((l) => l.startsWith("pageerror")), []);
+}));
+
+test("a contraindicated line offers no approve button at all", () => withPage("contraindicated", async (page) => {
+  await page.goto(base + "/");
+  await page.locator("#login").waitFor();
+  await signIn(page);
+  await page.locator(".queue-item", { hasText: "simvastatin + clarithromycin" }).click();
+  await page.locator('[data-line="1"] .refusal').waitFor();
+  assert.equal(await page.locator('[data-line="1"] [data-testid="approve"]').count(), 0);
+  assert.equal(await page.locator('[data-line="1"] button', { hasText: "Approve" }).count(), 0);
+  await shot(page, "09-contraindicated");
+}));
+
+test("a clean line is one tap", () => withPage("one-tap", async (page) => {
+  await page.goto(base + "/");
+  await page.locator("#login").waitFor();
+  await signIn(page);
+  await page.locator(".queue-item", { hasText: "omeprazole" }).click();
+  const approve = page.locator('[data-line="1"] [data-testid="approve"]');
+  await approve.click();
+  await page.locator('[data-line="1"] .decision').waitFor();
+  await page.locator("#scan-1").waitFor();
+  const trips = await page.evaluate(() => window.rxgate.approveRoundTripsMs);
+  console.log(`# one-tap approve round trip: ${trips[0]} ms`);
+}));
