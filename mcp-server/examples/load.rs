@@ -72,7 +72,12 @@ async fn one(client: &reqwest::Client, base: &str, token: &str, target: Target) 
     let response = match target {
         Target::Healthz => client.get(format!("{base}/healthz")).send().await,
         Target::Rest => {
-            client.post(format!("{base}/api/v1/tools/verify_prescription")).bearer_auth(token).json(&prescription()).send().await
+            client
+                .post(format!("{base}/api/v1/tools/verify_prescription"))
+                .bearer_auth(token)
+                .json(&prescription())
+                .send()
+                .await
         }
         Target::Mcp => {
             let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",

@@ -120,8 +120,13 @@ pub(crate) async fn queue(storage: &Storage, actor: Actor<'_>, filter: &QueueFil
     }
     let ids: Vec<i64> = prescriptions.iter().map(|rx| rx.id).collect();
     let ctx = AuditContext { principal: actor.principal, correlation_id: actor.correlation_id };
-    let event =
-        AuditEvent { action: "queue_read", rx_id: None, line_no: None, before: String::new(), after: json!({ "rx_ids": ids }).to_string() };
+    let event = AuditEvent {
+        action: "queue_read",
+        rx_id: None,
+        line_no: None,
+        before: String::new(),
+        after: json!({ "rx_ids": ids }).to_string(),
+    };
     audit::append(&mut tx, &ctx, event).await?;
     tx.commit().await?;
 

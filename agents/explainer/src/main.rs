@@ -31,8 +31,9 @@ struct Cli {
     /// One pass over the queue, then exit.
     #[arg(long)]
     once: bool,
-    /// Pause between passes, in milliseconds.
-    #[arg(long, default_value_t = 1000)]
+    /// Pause between passes, in milliseconds. Each pass is an audited queue read, so this
+    /// is not set lower than a pharmacist would notice.
+    #[arg(long, default_value_t = 3000)]
     interval_ms: u64,
     /// Languages the model writes (comma-separated, `none` for templates only); the others
     /// get template text. Default: English only — the measured Malay faithful rate of the

@@ -28,11 +28,11 @@ use rxgate_guardrails::{AdverseEventBlock, BlockLift, PatientBlocks, PatientComm
 use rxgate_storage::{NewAdverseEvent, QueueFilter};
 
 use super::commands;
-use super::inventory;
-use super::tool_calls;
 use super::devices;
 use super::explanations;
+use super::inventory;
 use super::middleware::{Caller, CorrelationId};
+use super::tool_calls;
 use super::{AppError, AppState};
 use crate::audit;
 use crate::auth::{Principal, Role};
@@ -202,8 +202,11 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/chemo/regimens/{id}/publish", guarded(E::ChemoPublish, post, super::chemo::publish))
         .route(
             "/pharmacy/{rx_id}/explanations",
-            guarded(E::PostExplanation, post, explanations::post)
-                .merge(guarded(E::ListExplanations, get, explanations::list)),
+            guarded(E::PostExplanation, post, explanations::post).merge(guarded(
+                E::ListExplanations,
+                get,
+                explanations::list,
+            )),
         )
 }
 
@@ -344,7 +347,6 @@ pub(crate) async fn patient_blocks(tx: &mut rxgate_storage::Tx, patient_id: i64)
         .collect();
     Ok(PatientBlocks { patient_id: patient_id.to_string(), blocks })
 }
-
 
 #[cfg(test)]
 mod tests {

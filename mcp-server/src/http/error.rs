@@ -137,9 +137,7 @@ impl AppError {
             AppError::OriginNotAllowed { origin } => {
                 (format!("requests from the web origin {origin} are not accepted; use a local client"), None, None)
             }
-            AppError::NotFound { message } | AppError::Conflict { message } => {
-                (message.clone(), None, None)
-            }
+            AppError::NotFound { message } | AppError::Conflict { message } => (message.clone(), None, None),
             AppError::BadRequest { message, details } | AppError::Rejected { message, details, .. } => {
                 (message.clone(), details.clone(), None)
             }

@@ -39,7 +39,12 @@ async fn lots_of(tx: &mut Tx, code: &str) -> Result<Vec<LotRecord>, AppError> {
         .collect())
 }
 
-async fn report(tx: &mut Tx, snapshot: &Snapshot, drug: &str, today: chrono::NaiveDate) -> Result<StockReport, AppError> {
+async fn report(
+    tx: &mut Tx,
+    snapshot: &Snapshot,
+    drug: &str,
+    today: chrono::NaiveDate,
+) -> Result<StockReport, AppError> {
     let registry = &snapshot.registry;
     let Some(resolved) = registry.resolve(drug) else {
         return Err(AppError::NotFound { message: format!("`{drug}` is not in the formulary") });
@@ -53,7 +58,11 @@ async fn report(tx: &mut Tx, snapshot: &Snapshot, drug: &str, today: chrono::Nai
         let lots = lots_of(tx, &registry.product(p).code).await?;
         out.push(stock::product_stock_from(registry, p, &lots, today));
     }
-    Ok(StockReport { generic: Some(registry.generic(resolved.generic).inn.clone()), products: out, unknown: Vec::new() })
+    Ok(StockReport {
+        generic: Some(registry.generic(resolved.generic).inn.clone()),
+        products: out,
+        unknown: Vec::new(),
+    })
 }
 
 /// `GET /api/v1/pharmacy/inventory/check/{drug_code}`: usable stock per product of a drug
@@ -165,6 +174,8 @@ pub(super) async fn reorder(
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"reorder": record, "stock": {"product": code, "qty_on_hand": stock.qty_on_hand, "reorder": stock.reorder}})),
+        Json(
+            json!({"reorder": record, "stock": {"product": code, "qty_on_hand": stock.qty_on_hand, "reorder": stock.reorder}}),
+        ),
     ))
 }

@@ -6,8 +6,8 @@
 //! work (an unknown user is checked against a fixed dummy hash), so the answer and its
 //! timing say nothing about which usernames exist. Logins and failed logins are audited.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
@@ -79,8 +79,12 @@ pub(super) async fn login(
     let principal = Principal::new(username.clone(), role.unwrap_or(Role::Agent));
     let ctx = AuditContext { principal: &principal, correlation_id: &correlation_id };
     let action = if role.is_some() { "login" } else { "login_failed" };
-    audit::append(&mut tx, &ctx, AuditEvent { action, rx_id: None, line_no: None, before: String::new(), after: String::new() })
-        .await?;
+    audit::append(
+        &mut tx,
+        &ctx,
+        AuditEvent { action, rx_id: None, line_no: None, before: String::new(), after: String::new() },
+    )
+    .await?;
     tx.commit().await?;
 
     let Some(role) = role else {

@@ -14,20 +14,20 @@
 //! (`/mcp`) → bearer token (401) → role (403) → handler.
 
 pub(crate) mod api;
+mod cds_hooks;
 mod chemo;
 mod commands;
-pub(crate) mod login;
 mod console;
 mod devices;
-pub(crate) mod explanations;
 pub(crate) mod error;
-mod inventory;
-mod tool_calls;
-mod cds_hooks;
+pub(crate) mod explanations;
 mod fhir;
 mod interop_api;
+mod inventory;
+pub(crate) mod login;
 mod meta;
 mod middleware;
+mod tool_calls;
 
 use std::sync::Arc;
 

@@ -42,9 +42,8 @@ impl StorageSource {
                     if !target.contains("://")
                         && let Some(dir) = std::path::Path::new(&**target).parent()
                     {
-                        std::fs::create_dir_all(dir).map_err(|e| {
-                            rxgate_storage::Error::Invalid(format!("creating {}: {e}", dir.display()))
-                        })?;
+                        std::fs::create_dir_all(dir)
+                            .map_err(|e| rxgate_storage::Error::Invalid(format!("creating {}: {e}", dir.display())))?;
                     }
                     rxgate_storage::Storage::connect(target).await
                 })

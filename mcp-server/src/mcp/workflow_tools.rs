@@ -188,8 +188,9 @@ fn rx_propose(ctx: &WorkflowContext, args: Value) -> ToolFuture<'_> {
     Box::pin(async move {
         let input: RxProposeInput = parse_args(args)?;
         let proposal = ProposalIn { line_no: input.line_no, action: &input.action, rationale: &input.rationale };
-        let out =
-            operations::propose(&ctx.storage, &ctx.knowledge, ctx.actor(), input.rx_id, proposal).await.map_err(refused)?;
+        let out = operations::propose(&ctx.storage, &ctx.knowledge, ctx.actor(), input.rx_id, proposal)
+            .await
+            .map_err(refused)?;
         let summary = format!(
             "proposed `{}` for line {} of prescription {}; a pharmacist decides",
             input.action, input.line_no, input.rx_id

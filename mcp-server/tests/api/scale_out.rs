@@ -48,7 +48,9 @@ async fn two_server_processes_on_one_postgres_settle_every_race_once() {
     let (aisyah, farid) = (pharmacist("aisyah"), pharmacist("farid"));
     let queue = body(a.get("/api/v1/pharmacy/queue", Some(&aisyah)).await).await;
     let via_b = body(b.get("/api/v1/pharmacy/queue", Some(&farid)).await).await;
-    let ids = |q: &Value| q["prescriptions"].as_array().unwrap().iter().map(|r| r["rx_id"].as_i64().unwrap()).collect::<Vec<_>>();
+    let ids = |q: &Value| {
+        q["prescriptions"].as_array().unwrap().iter().map(|r| r["rx_id"].as_i64().unwrap()).collect::<Vec<_>>()
+    };
     assert_eq!(ids(&queue), ids(&via_b), "both processes serve the same queue");
     assert!(ids(&queue).len() >= 8);
 
@@ -67,7 +69,8 @@ async fn two_server_processes_on_one_postgres_settle_every_race_once() {
     for rx in ids(&queue).into_iter().filter(|rx| *rx != story) {
         let (status, v) = post(&a, &aisyah, &format!("/api/v1/pharmacy/{rx}/verify"), &json!({}), None).await;
         assert_eq!(status, 200, "{v}");
-        let decision = json!({"line_decisions": [{"line_no": 1, "action": "cancel", "reason": "prescriber asked to stop"}]});
+        let decision =
+            json!({"line_decisions": [{"line_no": 1, "action": "cancel", "reason": "prescriber asked to stop"}]});
         let path = format!("/api/v1/pharmacy/{rx}/approve");
         let ((s1, o1), (s2, o2)) =
             tokio::join!(post(&a, &aisyah, &path, &decision, None), post(&b, &farid, &path, &decision, None));
@@ -76,8 +79,9 @@ async fn two_server_processes_on_one_postgres_settle_every_race_once() {
         assert_eq!(statuses, [200, 409], "rx {rx}: {o1} / {o2}");
         // The stored decision is the winner's, and there is one approval row.
         let winner = if s1 == 200 { "aisyah" } else { "farid" };
-        let state = body(b.get(&format!("/api/v1/pharmacy/queue"), Some(&farid)).await).await;
-        let line = state["prescriptions"].as_array().unwrap().iter().find(|r| r["rx_id"] == rx).unwrap()["items"][0].clone();
+        let state = body(b.get("/api/v1/pharmacy/queue", Some(&farid)).await).await;
+        let line =
+            state["prescriptions"].as_array().unwrap().iter().find(|r| r["rx_id"] == rx).unwrap()["items"][0].clone();
         assert_eq!((line["decision"].as_str(), line["approved_by"].as_str()), (Some("cancel"), Some(winner)), "{line}");
     }
 
