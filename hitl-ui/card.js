@@ -243,7 +243,8 @@ function lineSection(detail, line, on) {
   const f = findingsFor(detail.verification, line, item);
   const severity = line.severity || f.summary?.highest_severity || null;
   const alternatives = (detail.substitutes || {})[String(line.line_no)] || [];
-  const dispense = (detail.dispenses || []).find((d) => d.line_no === line.line_no);
+  // The hand-over that stands: a reversed one is history, not what the patient holds.
+  const dispense = (detail.dispenses || []).find((d) => d.line_no === line.line_no && !d.reversed);
   const canDecide = DECIDABLE_RX.includes(detail.status) && DECIDABLE_LINE.includes(line.status) && detail.verification;
 
   const dose = item.dose ? `${item.dose.value} ${item.dose.unit} ${item.frequency} ${item.route}${item.duration_days ? " × " + item.duration_days + " d" : ""}` : "";

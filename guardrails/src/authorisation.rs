@@ -15,7 +15,9 @@ pub fn allowed_roles(kind: CommandKind) -> &'static [Role] {
         K::StartVerification | K::RecordVerification | K::Propose => &[Pharmacist, Agent],
         // A scan is recorded by the scanner itself or by a pharmacist's handheld.
         K::BarcodeScanned => &[Pharmacist, Device],
-        K::LineDecision | K::Dispense | K::CounselDone | K::Close => &[Pharmacist],
+        K::LineDecision | K::Dispense | K::CounselDone | K::Close | K::ReverseDispense => &[Pharmacist],
+        // Only a prescriber changes an order (a pharmacist substitutes instead).
+        K::AmendLine => &[Physician],
         // Anyone treating the patient may raise a block; only a pharmacist lifts it.
         K::ReportAdverseEvent => &[Pharmacist, Physician],
         K::LiftAdverseEventBlock => &[Pharmacist],
@@ -25,9 +27,10 @@ pub fn allowed_roles(kind: CommandKind) -> &'static [Role] {
 /// Commands that change what reaches the patient. Only a human pharmacist issues them;
 /// this list is checked *in addition to* [`allowed_roles`], so a mistaken edit of the
 /// table still cannot let the agent (or a device) approve, dispense or close.
-pub const PHARMACIST_ONLY: [CommandKind; 5] = [
+pub const PHARMACIST_ONLY: [CommandKind; 6] = [
     CommandKind::LineDecision,
     CommandKind::Dispense,
+    CommandKind::ReverseDispense,
     CommandKind::CounselDone,
     CommandKind::Close,
     CommandKind::LiftAdverseEventBlock,

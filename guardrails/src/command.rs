@@ -111,6 +111,26 @@ pub enum Command {
     },
     /// Close the prescription.
     Close,
+    /// The prescriber changed a line in the EHR (PRESCRIPTION_CHANGE): the line now orders
+    /// `drug` (the server stores the new dose, route and frequency with it). Everything
+    /// decided on the old order is void and the prescription is verified again.
+    AmendLine {
+        /// The line.
+        line_no: u32,
+        /// The drug the changed order names.
+        drug: LineDrug,
+        /// Why, as the EHR said it (audited).
+        reason: String,
+    },
+    /// A pharmacist reverses a hand-over before the prescription is closed: the patient
+    /// declined it at the counter, or it was recorded in error. The line is held, to be
+    /// decided again; the dispense record itself is never deleted.
+    ReverseDispense {
+        /// The line.
+        line_no: u32,
+        /// Why; required.
+        reason: String,
+    },
 }
 
 /// A command on a patient's adverse-event blocks.
@@ -153,6 +173,10 @@ pub enum CommandKind {
     CounselDone,
     /// [`Command::Close`].
     Close,
+    /// [`Command::AmendLine`].
+    AmendLine,
+    /// [`Command::ReverseDispense`].
+    ReverseDispense,
     /// [`PatientCommand::ReportAdverseEvent`].
     ReportAdverseEvent,
     /// [`PatientCommand::LiftAdverseEventBlock`].
@@ -161,7 +185,7 @@ pub enum CommandKind {
 
 impl CommandKind {
     /// Every kind, in workflow order.
-    pub const ALL: [CommandKind; 11] = [
+    pub const ALL: [CommandKind; 13] = [
         CommandKind::Receive,
         CommandKind::StartVerification,
         CommandKind::RecordVerification,
@@ -171,6 +195,8 @@ impl CommandKind {
         CommandKind::Dispense,
         CommandKind::CounselDone,
         CommandKind::Close,
+        CommandKind::AmendLine,
+        CommandKind::ReverseDispense,
         CommandKind::ReportAdverseEvent,
         CommandKind::LiftAdverseEventBlock,
     ];
@@ -187,6 +213,8 @@ impl CommandKind {
             CommandKind::Dispense => "dispense",
             CommandKind::CounselDone => "counsel_done",
             CommandKind::Close => "close",
+            CommandKind::AmendLine => "amend_line",
+            CommandKind::ReverseDispense => "reverse_dispense",
             CommandKind::ReportAdverseEvent => "report_adverse_event",
             CommandKind::LiftAdverseEventBlock => "lift_adverse_event_block",
         }
@@ -205,6 +233,8 @@ impl Command {
             Command::Dispense { .. } => CommandKind::Dispense,
             Command::CounselDone { .. } => CommandKind::CounselDone,
             Command::Close => CommandKind::Close,
+            Command::AmendLine { .. } => CommandKind::AmendLine,
+            Command::ReverseDispense { .. } => CommandKind::ReverseDispense,
         }
     }
 }

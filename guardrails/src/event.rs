@@ -33,6 +33,10 @@ pub enum Action {
     RxClosed,
     /// A line's approval no longer held (prescription or knowledge changed): back to review.
     ReturnedToReview,
+    /// The prescriber changed a line's order in the EHR.
+    LineAmended,
+    /// A pharmacist reversed a line's hand-over (the dispense record stays).
+    DispenseReversed,
     /// An adverse event was reported; the class is blocked for the patient.
     AdverseEventReported,
     /// A pharmacist lifted an adverse-event block.
@@ -54,6 +58,8 @@ impl Action {
             Action::CounsellingCompleted => "counselling_completed",
             Action::RxClosed => "rx_closed",
             Action::ReturnedToReview => "returned_to_review",
+            Action::LineAmended => "line_amended",
+            Action::DispenseReversed => "dispense_reversed",
             Action::AdverseEventReported => "adverse_event_reported",
             Action::AdverseEventBlockLifted => "adverse_event_block_lifted",
         }

@@ -132,6 +132,8 @@ pub fn decide(state: &RxState, principal: &Principal, command: &Command, facts: 
         }
         Command::CounselDone { items } => counsel_done(state, items),
         Command::Close => close(state),
+        Command::AmendLine { line_no, drug, reason } => amend_line(state, *line_no, drug, reason),
+        Command::ReverseDispense { line_no, reason } => reverse_dispense(state, principal, *line_no, reason),
     }
 }
 
@@ -151,27 +153,8 @@ pub fn return_stale_to_review(state: &RxState, facts: &Facts) -> Option<Transiti
         return None;
     }
     let mut next = state.clone();
-    let mut events = Vec::new();
     let why = "the prescription or the knowledge snapshot changed since verification";
-    for line in &mut next.lines {
-        line.proposal = None;
-        if matches!(line.status, LineStatus::Approved | LineStatus::Substituted | LineStatus::BarcodeScan) {
-            let before = line.status;
-            line.status = LineStatus::HitlReview;
-            line.decision = None;
-            line.replacement = None;
-            line.scan_id = None;
-            events.push(Event {
-                action: Action::ReturnedToReview,
-                rx_id: Some(state.rx_id.clone()),
-                line_no: Some(line.line_no),
-                before: json!({"line_status": before.as_str()}).to_string(),
-                after: json!({"line_status": line.status.as_str(), "reason": why}).to_string(),
-            });
-        }
-    }
-    next.verification = None;
-    next.status = RxStatus::Received;
+    let mut events = void_approvals(&mut next, None, why);
     events.push(Event {
         action: Action::ReturnedToReview,
         rx_id: Some(state.rx_id.clone()),
@@ -186,6 +169,38 @@ pub fn return_stale_to_review(state: &RxState, facts: &Facts) -> Option<Transiti
         .to_string(),
     });
     Some(Transition { state: next, events })
+}
+
+/// Voids every approval resting on the current verification: approved, substituted and
+/// scanned lines (except `skip`) go back to `HITL_REVIEW`, proposals go, and the
+/// prescription is back in `RX_RECEIVED`, to be verified again. Dispensed, held and
+/// cancelled lines keep their status. Returns the per-line events.
+fn void_approvals(next: &mut RxState, skip: Option<u32>, why: &str) -> Vec<Event> {
+    let mut events = Vec::new();
+    for line in &mut next.lines {
+        line.proposal = None;
+        if Some(line.line_no) == skip {
+            continue;
+        }
+        if matches!(line.status, LineStatus::Approved | LineStatus::Substituted | LineStatus::BarcodeScan) {
+            let before = line.status;
+            line.status = LineStatus::HitlReview;
+            line.decision = None;
+            line.replacement = None;
+            line.scan_id = None;
+            events.push(Event {
+                action: Action::ReturnedToReview,
+                rx_id: Some(next.rx_id.clone()),
+                line_no: Some(line.line_no),
+                before: json!({"line_status": before.as_str()}).to_string(),
+                after: json!({"line_status": line.status.as_str(), "reason": why}).to_string(),
+            });
+        }
+    }
+    next.verification = None;
+    next.counselling = None;
+    next.status = RxStatus::Received;
+    events
 }
 
 fn is_current(verification: &Verification, facts: &Facts) -> bool {
@@ -638,6 +653,98 @@ fn close(state: &RxState) -> Outcome {
     let mut next = state.clone();
     next.status = RxStatus::Closed;
     let event = rx_event(state, &next, Action::RxClosed, json!({}));
+    Ok(Transition { state: next, events: vec![event] })
+}
+
+fn amend_line(state: &RxState, line_no: u32, drug: &LineDrug, reason: &str) -> Outcome {
+    let index = line_index(state, line_no)?;
+    let line = &state.lines[index];
+    match line.status {
+        LineStatus::Dispensed => {
+            return Err(Refusal::new(
+                RefusalCode::AlreadyDispensed,
+                format!(
+                    "line {line_no} of prescription {} was already handed over; a change cannot apply to it — the prescriber sends a new prescription",
+                    state.rx_id
+                ),
+            ));
+        }
+        LineStatus::Cancelled => {
+            return Err(illegal(format!(
+                "line {line_no} of prescription {} was cancelled; a change cannot revive it — the prescriber sends a new prescription",
+                state.rx_id
+            )));
+        }
+        _ => {}
+    }
+    if drug.generic.trim().is_empty() {
+        return Err(Refusal::new(RefusalCode::InvalidIntake, format!("the change of line {line_no} names no drug")));
+    }
+    if blank(reason) {
+        return Err(Refusal::new(RefusalCode::ReasonRequired, "a change of an order needs a reason"));
+    }
+    let mut next = state.clone();
+    // Checks look at the whole prescription: a changed line can create or remove findings on
+    // the others, so every approval made on the old verification goes.
+    let why = format!("line {line_no} was changed by the prescriber");
+    let mut events = void_approvals(&mut next, Some(line_no), &why);
+    let changed = &mut next.lines[index];
+    changed.drug = drug.clone();
+    changed.status = LineStatus::HitlReview;
+    changed.severity = None;
+    changed.decision = None;
+    changed.replacement = None;
+    changed.scan_id = None;
+    events.insert(
+        0,
+        line_event(
+            state,
+            &next,
+            index,
+            Action::LineAmended,
+            json!({"generic_before": line.drug.generic, "generic": drug.generic, "reason": reason}),
+        ),
+    );
+    Ok(Transition { state: next, events })
+}
+
+fn reverse_dispense(state: &RxState, principal: &Principal, line_no: u32, reason: &str) -> Outcome {
+    let index = line_index(state, line_no)?;
+    let line = &state.lines[index];
+    if line.status != LineStatus::Dispensed {
+        return Err(illegal(format!("cannot reverse line {line_no}: it is {}, not dispensed", line.status.as_str())));
+    }
+    if blank(reason) {
+        return Err(Refusal::new(RefusalCode::ReasonRequired, "reversing a dispense needs a reason"));
+    }
+    let mut next = state.clone();
+    let reversed = &mut next.lines[index];
+    reversed.status = LineStatus::Hold;
+    reversed.scan_id = None;
+    reversed.dispense = None;
+    reversed.decision = Some(Decision {
+        action: LineAction::Hold,
+        by: principal.subject.clone(),
+        reason: format!("dispense reversed: {}", reason.trim()),
+        justification: None,
+        view_hash: line.decision.as_ref().map(|d| d.view_hash.clone()).unwrap_or_default(),
+    });
+    reversed.replacement = None;
+    // What was counselled no longer matches what the patient takes home.
+    next.counselling = None;
+    settle(&mut next);
+    let event = line_event(
+        state,
+        &next,
+        index,
+        Action::DispenseReversed,
+        json!({
+            "generic": line.drug_to_dispense().generic,
+            "idempotency_key": line.dispense.as_ref().map(|d| d.idempotency_key.clone()),
+            "quantity": line.dispense.as_ref().map(|d| d.quantity),
+            "reason": reason,
+        }),
+    );
     Ok(Transition { state: next, events: vec![event] })
 }
 

@@ -501,6 +501,105 @@ fn intake_needs_ids_lines_and_unique_line_numbers() {
     assert_eq!(receive(&agent(), &intake()).unwrap_err().http_status(), 403);
 }
 
+// ---------------------------------------------------------------------------------------
+// Changes from the EHR and reversed hand-overs.
+
+/// The happy-path state where `lines` (e.g. "APPROVED CANCELLED SUBSTITUTED") first holds.
+fn state_with(lines: &str) -> RxState {
+    happy_states().into_iter().find(|s| line_statuses(s) == lines).unwrap_or_else(|| panic!("no state {lines}"))
+}
+
+#[test]
+fn a_changed_order_voids_every_approval_and_needs_a_new_verification() {
+    let before = state_with("APPROVED CANCELLED SUBSTITUTED");
+    let change = Command::AmendLine {
+        line_no: 3,
+        drug: drug("itraconazole", &["azole_antifungal"]),
+        reason: "EHR order ORD-3 replaced by ORD-3b".into(),
+    };
+    let t = decide(&before, &physician(), &change, &facts()).unwrap();
+    assert_eq!(t.state.status, RxStatus::Received);
+    assert_eq!(line_statuses(&t.state), "HITL_REVIEW CANCELLED HITL_REVIEW");
+    assert!(t.state.verification.is_none());
+    let amended = t.state.line(3).unwrap();
+    assert_eq!(amended.drug.generic, "itraconazole");
+    assert!(amended.decision.is_none() && amended.replacement.is_none() && amended.severity.is_none());
+    assert!(t.state.line(1).unwrap().decision.is_none(), "line 1's approval rested on the old verification");
+    let actions: Vec<&str> = t.events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["line_amended", "returned_to_review"]);
+    // Approving again needs a new verification first.
+    let approve = Command::LineDecision(decision(&t.state, &facts(), 1, LineAction::Dispense));
+    assert_eq!(decide(&t.state, &pharmacist(), &approve, &facts()).unwrap_err().code, RefusalCode::IllegalTransition);
+    assert_eq!(
+        decide(&t.state, &pharmacist(), &Command::StartVerification, &facts()).unwrap().state.status,
+        RxStatus::AiVerifying
+    );
+}
+
+#[test]
+fn a_change_cannot_touch_what_was_handed_over_or_cancelled_and_needs_a_prescriber() {
+    let s = state_with("DISPENSED CANCELLED SUBSTITUTED");
+    let change = |line_no| Command::AmendLine { line_no, drug: drug("amlodipine", &[]), reason: "dose".into() };
+    assert_eq!(decide(&s, &physician(), &change(1), &facts()).unwrap_err().code, RefusalCode::AlreadyDispensed);
+    assert_eq!(decide(&s, &physician(), &change(2), &facts()).unwrap_err().code, RefusalCode::IllegalTransition);
+    for who in [pharmacist(), agent(), device()] {
+        assert_eq!(decide(&s, &who, &change(3), &facts()).unwrap_err().http_status(), 403, "{}", who.role);
+    }
+    let blank = Command::AmendLine { line_no: 3, drug: drug("amlodipine", &[]), reason: " ".into() };
+    assert_eq!(decide(&s, &physician(), &blank, &facts()).unwrap_err().code, RefusalCode::ReasonRequired);
+}
+
+#[test]
+fn a_reversed_dispense_holds_the_line_and_it_can_be_dispensed_again_after_a_new_scan() {
+    let s = state_with("DISPENSED CANCELLED SUBSTITUTED");
+    let reverse = Command::ReverseDispense { line_no: 1, reason: "wrong strength handed over".into() };
+    let t = decide(&s, &pharmacist(), &reverse, &facts()).unwrap();
+    assert_eq!(line_statuses(&t.state), "HOLD CANCELLED SUBSTITUTED");
+    assert_eq!(t.state.status, RxStatus::HitlReview);
+    let line = t.state.line(1).unwrap();
+    assert!(line.dispense.is_none() && line.scan_id.is_none());
+    assert!(line.decision.as_ref().unwrap().reason.contains("wrong strength"));
+    assert_eq!(t.events[0].action.as_str(), "dispense_reversed");
+    // The old idempotency key is history: dispensing again needs a decision and a new scan.
+    let again = Command::Dispense { line_no: 1, idempotency_key: "key-1".into(), quantity: 30 };
+    assert_eq!(decide(&t.state, &pharmacist(), &again, &facts()).unwrap_err().code, RefusalCode::IllegalTransition);
+    let approve = Command::LineDecision(decision(&t.state, &facts(), 1, LineAction::Dispense));
+    let approved = decide(&t.state, &pharmacist(), &approve, &facts()).unwrap().state;
+    let scanned = decide(&approved, &pharmacist(), &scan(1)(&approved, &facts()), &facts()).unwrap().state;
+    let redo = Command::Dispense { line_no: 1, idempotency_key: "key-1b".into(), quantity: 30 };
+    assert_eq!(
+        decide(&scanned, &pharmacist(), &redo, &facts()).unwrap().state.line(1).unwrap().status,
+        LineStatus::Dispensed
+    );
+}
+
+#[test]
+fn reversing_needs_a_pharmacist_a_reason_and_a_dispensed_line_before_close() {
+    let dispensed = state_with("DISPENSED CANCELLED DISPENSED");
+    let reverse = |reason: &str| Command::ReverseDispense { line_no: 3, reason: reason.into() };
+    for who in [physician(), agent(), device(), principal(Role::Admin)] {
+        assert_eq!(decide(&dispensed, &who, &reverse("declined"), &facts()).unwrap_err().http_status(), 403);
+    }
+    assert_eq!(
+        decide(&dispensed, &pharmacist(), &reverse(""), &facts()).unwrap_err().code,
+        RefusalCode::ReasonRequired
+    );
+    let wrong_line = Command::ReverseDispense { line_no: 2, reason: "declined".into() };
+    assert_eq!(
+        decide(&dispensed, &pharmacist(), &wrong_line, &facts()).unwrap_err().code,
+        RefusalCode::IllegalTransition
+    );
+    // One of two dispensed lines back: line 1 still stands, so the prescription stays
+    // DISPENSED (to be counselled on what the patient takes home) with line 3 held.
+    let t = decide(&dispensed, &pharmacist(), &reverse("patient declined"), &facts()).unwrap();
+    assert_eq!((t.state.status, line_statuses(&t.state).as_str()), (RxStatus::Dispensed, "DISPENSED CANCELLED HOLD"));
+    let closed = happy_states().into_iter().find(|s| s.status == RxStatus::Closed).unwrap();
+    assert_eq!(
+        decide(&closed, &pharmacist(), &reverse("late"), &facts()).unwrap_err().code,
+        RefusalCode::IllegalTransition
+    );
+}
+
 /// One command of each kind, valid for the state where it makes sense.
 fn sample_commands(state: &RxState, facts: &Facts) -> Vec<(&'static str, Command)> {
     vec![
@@ -512,6 +611,15 @@ fn sample_commands(state: &RxState, facts: &Facts) -> Vec<(&'static str, Command
         ("dispense", Command::Dispense { line_no: 1, idempotency_key: "k-9".into(), quantity: 30 }),
         ("counsel", Command::CounselDone { items: CounselItem::REQUIRED.to_vec() }),
         ("close", Command::Close),
+        (
+            "amend",
+            Command::AmendLine {
+                line_no: 2,
+                drug: drug("azithromycin", &["macrolide", "antibacterial"]),
+                reason: "EHR order ORD-2 replaced by ORD-2b".into(),
+            },
+        ),
+        ("reverse", Command::ReverseDispense { line_no: 1, reason: "patient declined at the counter".into() }),
     ]
 }
 
@@ -546,6 +654,8 @@ fn transition_table() {
           dispense  409 illegal_transition
           counsel   409 illegal_transition
           close     409 illegal_transition
+          amend     ok -> RX_RECEIVED [HITL_REVIEW HITL_REVIEW HITL_REVIEW]
+          reverse   409 illegal_transition
         AI_VERIFYING      [HITL_REVIEW HITL_REVIEW HITL_REVIEW]
           start     409 illegal_transition
           record    ok -> ALERTS_RAISED [HITL_REVIEW HITL_REVIEW HITL_REVIEW]
@@ -555,6 +665,8 @@ fn transition_table() {
           dispense  409 illegal_transition
           counsel   409 illegal_transition
           close     409 illegal_transition
+          amend     ok -> RX_RECEIVED [HITL_REVIEW HITL_REVIEW HITL_REVIEW]
+          reverse   409 illegal_transition
         ALERTS_RAISED     [HITL_REVIEW HITL_REVIEW HITL_REVIEW]
           start     ok -> AI_VERIFYING [HITL_REVIEW HITL_REVIEW HITL_REVIEW]
           record    409 illegal_transition
@@ -564,6 +676,8 @@ fn transition_table() {
           dispense  409 illegal_transition
           counsel   409 illegal_transition
           close     409 illegal_transition
+          amend     ok -> RX_RECEIVED [HITL_REVIEW HITL_REVIEW HITL_REVIEW]
+          reverse   409 illegal_transition
         HITL_REVIEW       [HITL_REVIEW HITL_REVIEW HITL_REVIEW]
           start     ok -> AI_VERIFYING [HITL_REVIEW HITL_REVIEW HITL_REVIEW]
           record    409 illegal_transition
@@ -573,6 +687,8 @@ fn transition_table() {
           dispense  409 illegal_transition
           counsel   409 illegal_transition
           close     409 illegal_transition
+          amend     ok -> RX_RECEIVED [HITL_REVIEW HITL_REVIEW HITL_REVIEW]
+          reverse   409 illegal_transition
         HITL_REVIEW       [APPROVED HITL_REVIEW HITL_REVIEW]
           start     409 illegal_transition
           record    409 illegal_transition
@@ -582,6 +698,8 @@ fn transition_table() {
           dispense  409 scan_required
           counsel   409 illegal_transition
           close     409 illegal_transition
+          amend     ok -> RX_RECEIVED [HITL_REVIEW HITL_REVIEW HITL_REVIEW]
+          reverse   409 illegal_transition
         HITL_REVIEW       [APPROVED CANCELLED HITL_REVIEW]
           start     409 illegal_transition
           record    409 illegal_transition
@@ -591,6 +709,8 @@ fn transition_table() {
           dispense  409 scan_required
           counsel   409 illegal_transition
           close     409 illegal_transition
+          amend     409 illegal_transition
+          reverse   409 illegal_transition
         HITL_REVIEW       [APPROVED CANCELLED SUBSTITUTED]
           start     409 illegal_transition
           record    409 illegal_transition
@@ -600,6 +720,8 @@ fn transition_table() {
           dispense  409 scan_required
           counsel   409 illegal_transition
           close     409 illegal_transition
+          amend     409 illegal_transition
+          reverse   409 illegal_transition
         HITL_REVIEW       [BARCODE_SCAN CANCELLED SUBSTITUTED]
           start     409 illegal_transition
           record    409 illegal_transition
@@ -609,6 +731,8 @@ fn transition_table() {
           dispense  ok -> HITL_REVIEW [DISPENSED CANCELLED SUBSTITUTED]
           counsel   409 illegal_transition
           close     409 illegal_transition
+          amend     409 illegal_transition
+          reverse   409 illegal_transition
         HITL_REVIEW       [DISPENSED CANCELLED SUBSTITUTED]
           start     409 illegal_transition
           record    409 illegal_transition
@@ -618,6 +742,8 @@ fn transition_table() {
           dispense  409 already_dispensed
           counsel   409 illegal_transition
           close     409 illegal_transition
+          amend     409 illegal_transition
+          reverse   ok -> HITL_REVIEW [HOLD CANCELLED SUBSTITUTED]
         HITL_REVIEW       [DISPENSED CANCELLED BARCODE_SCAN]
           start     409 illegal_transition
           record    409 illegal_transition
@@ -627,6 +753,8 @@ fn transition_table() {
           dispense  409 already_dispensed
           counsel   409 illegal_transition
           close     409 illegal_transition
+          amend     409 illegal_transition
+          reverse   ok -> HITL_REVIEW [HOLD CANCELLED BARCODE_SCAN]
         DISPENSED         [DISPENSED CANCELLED DISPENSED]
           start     409 illegal_transition
           record    409 illegal_transition
@@ -636,6 +764,8 @@ fn transition_table() {
           dispense  409 already_dispensed
           counsel   ok -> COUNSEL_COMPLETE [DISPENSED CANCELLED DISPENSED]
           close     409 counselling_incomplete
+          amend     409 illegal_transition
+          reverse   ok -> DISPENSED [HOLD CANCELLED DISPENSED]
         COUNSEL_COMPLETE  [DISPENSED CANCELLED DISPENSED]
           start     409 illegal_transition
           record    409 illegal_transition
@@ -645,6 +775,8 @@ fn transition_table() {
           dispense  409 already_dispensed
           counsel   409 illegal_transition
           close     ok -> CLOSED [DISPENSED CANCELLED DISPENSED]
+          amend     409 illegal_transition
+          reverse   ok -> DISPENSED [HOLD CANCELLED DISPENSED]
         CLOSED            [DISPENSED CANCELLED DISPENSED]
           start     409 illegal_transition
           record    409 illegal_transition
@@ -654,6 +786,8 @@ fn transition_table() {
           dispense  409 already_dispensed
           counsel   409 illegal_transition
           close     409 illegal_transition
+          amend     409 illegal_transition
+          reverse   409 illegal_transition
     "#]]
     .assert_eq(&table);
 }
@@ -726,6 +860,8 @@ fn authorisation_matrix() {
         dispense                 allowed    403        403        403        403
         counsel_done             allowed    403        403        403        403
         close                    allowed    403        403        403        403
+        amend_line               403        allowed    403        403        403
+        reverse_dispense         allowed    403        403        403        403
         report_adverse_event     allowed    allowed    403        403        403
         lift_adverse_event_block allowed    403        403        403        403
     "#]]);
@@ -753,6 +889,8 @@ enum Spec {
     Dispense { line: u32, key: u8, quantity: u32 },
     Counsel { all: bool },
     Close,
+    Amend { line: u32 },
+    Reverse { line: u32 },
 }
 
 fn role() -> impl Strategy<Value = Role> {
@@ -781,6 +919,8 @@ fn spec() -> impl Strategy<Value = Spec> {
         3 => (line, 0u8..3, 0u32..3).prop_map(|(line, key, quantity)| Spec::Dispense { line, key, quantity }),
         1 => prop::bool::weighted(0.7).prop_map(|all| Spec::Counsel { all }),
         1 => Just(Spec::Close),
+        1 => (1u32..=4).prop_map(|line| Spec::Amend { line }),
+        1 => (1u32..=4).prop_map(|line| Spec::Reverse { line }),
     ]
 }
 
@@ -826,13 +966,24 @@ fn build(spec: &Spec, state: &RxState, facts: &Facts) -> Command {
             items: if all { CounselItem::REQUIRED.to_vec() } else { CounselItem::REQUIRED[1..].to_vec() },
         },
         Spec::Close => Command::Close,
+        Spec::Amend { line } => Command::AmendLine {
+            line_no: line,
+            drug: drug("azithromycin", &["macrolide"]),
+            reason: "changed in the EHR".into(),
+        },
+        Spec::Reverse { line } => Command::ReverseDispense { line_no: line, reason: "declined".into() },
     }
 }
 
 /// What must hold for every accepted command, whoever sent it.
 fn check_invariants(before: &RxState, who: &Principal, command: &Command, after: &Transition<RxState>) {
-    let pharmacist_only =
-        [CommandKind::LineDecision, CommandKind::Dispense, CommandKind::CounselDone, CommandKind::Close];
+    let pharmacist_only = [
+        CommandKind::LineDecision,
+        CommandKind::Dispense,
+        CommandKind::CounselDone,
+        CommandKind::Close,
+        CommandKind::ReverseDispense,
+    ];
     if who.role != Role::Pharmacist {
         assert!(!pharmacist_only.contains(&command.kind()), "{} was allowed to {:?}", who.role, command.kind());
         assert_ne!(after.state.status, RxStatus::Closed);

@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod cds_auth;
 mod config;
 mod demo;
 mod dispense;

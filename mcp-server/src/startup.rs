@@ -77,6 +77,7 @@ impl Application {
             public_url: public_url.into(),
             extra_origins: config.allowed_origins.clone().into(),
             sync: Arc::new(crate::sync::SyncConfig::from_env()),
+            cds_clients: Arc::new(crate::cds_auth::CdsClients::from_env()?),
         };
         let shutdown = CancellationToken::new();
         crate::sync::spawn_worker(state.clone(), state.sync.clone(), shutdown.child_token());

@@ -25,13 +25,13 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry as PromRegistry;
-use rxgate_guardrails::{Intake, IntakeLine, Principal, Role, receive};
+use rxgate_guardrails::{Command, Intake, IntakeLine, Principal, Role, decide, receive};
 use rxgate_interop::codes::CodeMaps;
-use rxgate_interop::intake::PrescriptionDraft;
+use rxgate_interop::intake::{ChangeDraft, PatientFacts, Pending, PrescriptionDraft};
 use rxgate_interop::sync::{Delivery, Direction, EventKind, Failure, Status};
 use rxgate_knowledge::Snapshot;
 use rxgate_storage::{
-    CodeMapping, EventDelivery, InteropEvent, NewInteropEvent, NewItem, NewPatient, NewPrescription, Tx,
+    CodeMapping, EventDelivery, InteropEvent, ItemOrder, NewInteropEvent, NewItem, NewPatient, NewPrescription, Tx,
 };
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -206,35 +206,7 @@ async fn apply_draft(
 ) -> Result<IntakeResult, AppError> {
     let kind = EventKind::PrescriptionNew;
     if !draft.pending.is_empty() {
-        let mut pending = Vec::new();
-        for p in &draft.pending {
-            let m = CodeMapping {
-                key: p.mapping.key.clone(),
-                system: p.mapping.system.clone(),
-                code: p.mapping.code.clone(),
-                display: p.mapping.display.clone(),
-                used_as: p.used_as.as_str().into(),
-                status: "pending".into(),
-                generic: None,
-                resolved_by: None,
-                created_at: tx.now(),
-                resolved_at: None,
-            };
-            tx.add_pending_mapping(event.id, &m).await?;
-            pending.push(m);
-        }
-        let event = tx
-            .update_event_delivery(
-                event.id,
-                &EventDelivery {
-                    status: Status::NeedsMapping.as_str().into(),
-                    attempts: event.attempts + 1,
-                    next_attempt_at: None,
-                    last_error: Some(format!("{} code(s) wait for an analyst", pending.len())),
-                    duration_ms: None,
-                },
-            )
-            .await?;
+        let (event, pending) = park_on_codes(tx, event, &draft.pending).await?;
         state.metrics.interop.count(Direction::Inbound, kind, "needs_mapping");
         tracing::info!(event_id = event.id, correlation_id, codes = pending.len(), "intake waits for code mapping");
         return Ok(IntakeResult::NeedsMapping { event, pending });
@@ -256,6 +228,168 @@ async fn apply_draft(
     state.metrics.interop.count(Direction::Inbound, kind, "done");
     tracing::info!(event_id = event.id, rx_id, correlation_id, "intake queued a prescription");
     Ok(IntakeResult::Queued { event, rx_id, lines, replayed: false })
+}
+
+/// Parks an event on the codes that wait for an analyst (it is reprocessed when the last
+/// one is resolved).
+async fn park_on_codes(
+    tx: &mut Tx,
+    event: &InteropEvent,
+    waiting: &[Pending],
+) -> Result<(InteropEvent, Vec<CodeMapping>), AppError> {
+    let mut pending = Vec::new();
+    for p in waiting {
+        let m = CodeMapping {
+            key: p.mapping.key.clone(),
+            system: p.mapping.system.clone(),
+            code: p.mapping.code.clone(),
+            display: p.mapping.display.clone(),
+            used_as: p.used_as.as_str().into(),
+            status: "pending".into(),
+            generic: None,
+            resolved_by: None,
+            created_at: tx.now(),
+            resolved_at: None,
+        };
+        tx.add_pending_mapping(event.id, &m).await?;
+        pending.push(m);
+    }
+    let event = tx
+        .update_event_delivery(
+            event.id,
+            &EventDelivery {
+                status: Status::NeedsMapping.as_str().into(),
+                attempts: event.attempts + 1,
+                next_attempt_at: None,
+                last_error: Some(format!("{} code(s) wait for an analyst", pending.len())),
+                duration_ms: None,
+            },
+        )
+        .await?;
+    Ok((event, pending))
+}
+
+/// What became of a change of an order from the EHR.
+pub(crate) enum ChangeResult {
+    /// The line now orders what the change says (or did already: `replayed`), and waits to
+    /// be verified and decided again.
+    Applied { event: InteropEvent, rx_id: i64, line_no: i64, replayed: bool },
+    /// Codes wait for an analyst; the change is applied when they are resolved.
+    NeedsMapping { event: InteropEvent, pending: Vec<CodeMapping> },
+}
+
+/// Takes in a PRESCRIPTION_CHANGE once per natural key (the new order's identifier).
+pub(crate) async fn change_from_ehr(
+    state: &AppState,
+    change: &ChangeDraft,
+    payload: &str,
+    caller: &Principal,
+    correlation_id: &str,
+) -> Result<ChangeResult, AppError> {
+    let kind = EventKind::PrescriptionChange;
+    let started = Instant::now();
+    let mut tx = state.storage.begin().await?;
+    let (event, new) = tx
+        .insert_event(&NewInteropEvent {
+            direction: Direction::Inbound.as_str().into(),
+            kind: kind.as_str().into(),
+            natural_key: change.line.source.clone(),
+            correlation_id: correlation_id.to_string(),
+            payload: payload.to_string(),
+            status: Status::Pending.as_str().into(),
+            rx_id: None,
+        })
+        .await?;
+    if !new {
+        state.metrics.interop.count(Direction::Inbound, kind, "duplicate");
+        let result = match (event.status.as_str(), event.rx_id) {
+            ("done", Some(rx_id)) => {
+                let line_no = tx.line_of_ehr_request(&change.line.source).await?.map_or(0, |(_, l)| l);
+                ChangeResult::Applied { event, rx_id, line_no, replayed: true }
+            }
+            _ => {
+                let pending = pending_of(&mut tx, &event).await?;
+                ChangeResult::NeedsMapping { event, pending }
+            }
+        };
+        tx.commit().await?;
+        return Ok(result);
+    }
+    let result = apply_change(&mut tx, state, &event, change, caller, correlation_id).await?;
+    tx.commit().await?;
+    state.metrics.interop.observe(started.elapsed().as_secs_f64());
+    Ok(result)
+}
+
+/// Amends the linked line through the gate (`AmendLine`: approvals on the old order are
+/// void, the prescription is verified again), writes the new order over the line and links
+/// it to the new EHR order. A line already handed over or cancelled is refused (409) and
+/// nothing changes.
+async fn apply_change(
+    tx: &mut Tx,
+    state: &AppState,
+    event: &InteropEvent,
+    change: &ChangeDraft,
+    caller: &Principal,
+    correlation_id: &str,
+) -> Result<ChangeResult, AppError> {
+    let kind = EventKind::PrescriptionChange;
+    if !change.pending.is_empty() {
+        let (event, pending) = park_on_codes(tx, event, &change.pending).await?;
+        state.metrics.interop.count(Direction::Inbound, kind, "needs_mapping");
+        tracing::info!(event_id = event.id, correlation_id, codes = pending.len(), "change waits for code mapping");
+        return Ok(ChangeResult::NeedsMapping { event, pending });
+    }
+    let (rx_id, line_no) = tx.line_of_ehr_request(&change.prior).await?.ok_or_else(|| AppError::NotFound {
+        message: format!("no order `{}` from the EHR is held here; send it as a new prescription", change.prior),
+    })?;
+    let line =
+        u32::try_from(line_no).map_err(|_| AppError::Internal(anyhow::anyhow!("line {line_no} out of range")))?;
+    refuse_if_cancelled_by_ehr(tx, rx_id, line).await?;
+    let snapshot = state.knowledge.current();
+    let l = &change.line;
+    let drug = crate::workflow::resolve_drug(&snapshot, &l.drug).ok_or_else(|| AppError::BadRequest {
+        message: format!("`{}` is not in the registry", l.drug),
+        details: None,
+    })?;
+    let mut loaded = crate::workflow::load(tx, &snapshot, rx_id).await?;
+    let reason = format!("the prescriber changed EHR order {} to {}", change.prior, l.source);
+    let command = Command::AmendLine { line_no: line, drug, reason };
+    let transition = decide(&loaded.state, caller, &command, &loaded.facts).map_err(AppError::Refused)?;
+    crate::workflow::persist(tx, &mut loaded, &transition.state).await?;
+    let version = loaded
+        .items
+        .iter()
+        .find(|i| i.line_no == line_no)
+        .map(|i| i.version)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("line {line_no} of {rx_id} vanished")))?;
+    let order = ItemOrder {
+        drug: l.drug.clone(),
+        dose_value: l.dose_value.clone().unwrap_or_default(),
+        dose_unit: l.dose_unit.clone().unwrap_or_default(),
+        frequency: l.frequency.clone().unwrap_or_default(),
+        route: l.route.clone(),
+        duration_days: l.duration_days,
+    };
+    tx.amend_item_order(rx_id, line_no, version, &order).await?;
+    tx.relink_rx_line(rx_id, line_no, &l.source).await?;
+    tx.set_event_rx(event.id, rx_id).await?;
+    let event = tx
+        .update_event_delivery(
+            event.id,
+            &EventDelivery {
+                status: Status::Done.as_str().into(),
+                attempts: event.attempts + 1,
+                next_attempt_at: None,
+                last_error: None,
+                duration_ms: None,
+            },
+        )
+        .await?;
+    crate::workflow::audit_transition(tx, &transition, caller, correlation_id).await?;
+    state.metrics.interop.count(Direction::Inbound, kind, "done");
+    tracing::info!(event_id = event.id, rx_id, line_no, correlation_id, "order changed by the EHR");
+    Ok(ChangeResult::Applied { event, rx_id, line_no, replayed: false })
 }
 
 /// Patient, prescription in RX_RECEIVED (through `guardrails::receive`, audited) and the
@@ -287,24 +421,7 @@ async fn create_prescription(
             .collect(),
     };
     let initial = receive(caller, &intake("pending".into(), "pending".into())).map_err(AppError::Refused)?.state;
-    let p = &draft.patient;
-    let patient = tx
-        .insert_patient(&NewPatient {
-            // The EHR's identifier stands in for a name: the server needs none to check.
-            demo_name: p.ehr_id.clone().unwrap_or_else(|| "EHR patient".into()),
-            date_of_birth: p.birth_date,
-            age_days: p.age_days,
-            weight_kg: p.weight_kg,
-            height_cm: p.height_cm,
-            sex: p.sex.clone(),
-            allergies: p.allergies.clone(),
-            active_medications: p.active_medications.clone(),
-            halal_preference: "warn".into(),
-            serum_creatinine_umol_l: p.serum_creatinine_umol_l,
-            egfr_ml_min_1_73m2: p.egfr_ml_min_1_73m2,
-            ..NewPatient::default()
-        })
-        .await?;
+    let (patient_id, matched) = patient_for(tx, &draft.patient).await?;
     let items = draft
         .lines
         .iter()
@@ -322,7 +439,7 @@ async fn create_prescription(
         .collect();
     let (rx, items) = tx
         .insert_prescription(&NewPrescription {
-            patient_id: patient.id,
+            patient_id,
             prescriber: draft.prescriber.clone().unwrap_or_else(|| caller.subject.clone()),
             status: initial.status.as_str().to_string(),
             knowledge_hash: Some(snapshot.hash.clone()),
@@ -332,10 +449,107 @@ async fn create_prescription(
     for (line, item) in draft.lines.iter().zip(&items) {
         tx.link_rx_line(rx.id, item.line_no, &line.source).await?;
     }
-    let transition = receive(caller, &intake(rx.id.to_string(), patient.id.to_string())).map_err(AppError::Refused)?;
+    let transition = receive(caller, &intake(rx.id.to_string(), patient_id.to_string())).map_err(AppError::Refused)?;
     let at = tx.now();
     audit::append_drafts(tx, transition.drafts(caller, at, correlation_id)).await?;
+    if let Some(before) = matched {
+        let ctx = audit::AuditContext { principal: caller, correlation_id };
+        let event = audit::AuditEvent {
+            action: "patient_matched",
+            rx_id: Some(rx.id.to_string()),
+            line_no: None,
+            before,
+            after: json!({"patient_id": patient_id, "matched_on": "ehr_identifier"}).to_string(),
+        };
+        audit::append(tx, &ctx, event).await?;
+    }
     Ok((rx.id, items.iter().map(|i| i.line_no).collect()))
+}
+
+/// The patient a bundle is about. Found again by the EHR's identifiers (system + value),
+/// else stored as new with them. A match must agree on date of birth and sex where both
+/// sides have them; two identifiers naming two patients, or a disagreement, is refused
+/// (`patient_identity_conflict`) rather than guessed: a wrong match puts one person's
+/// allergies on another's prescription. On a match the EHR's newer facts replace the stored
+/// ones, and allergies and active medications are *added* (a bundle that does not repeat an
+/// allergy has not refuted it; the medication-list pull replaces the list). Returns the
+/// patient id and, on a match, what the patient was before (for the audit).
+async fn patient_for(tx: &mut Tx, p: &PatientFacts) -> Result<(i64, Option<String>), AppError> {
+    let conflict = |message: String| AppError::Rejected { code: "patient_identity_conflict", message, details: None };
+    let found = tx.patients_by_identifiers(&p.identifiers).await?;
+    let new = NewPatient {
+        // The EHR's identifier stands in for a name: the server needs none to check.
+        demo_name: p.ehr_id.clone().unwrap_or_else(|| "EHR patient".into()),
+        date_of_birth: p.birth_date,
+        age_days: p.age_days,
+        weight_kg: p.weight_kg,
+        height_cm: p.height_cm,
+        sex: p.sex.clone(),
+        allergies: p.allergies.clone(),
+        active_medications: p.active_medications.clone(),
+        halal_preference: "warn".into(),
+        serum_creatinine_umol_l: p.serum_creatinine_umol_l,
+        egfr_ml_min_1_73m2: p.egfr_ml_min_1_73m2,
+        ..NewPatient::default()
+    };
+    match found.as_slice() {
+        [] => {
+            let patient = tx.insert_patient(&new).await?;
+            tx.add_patient_identifiers(patient.id, &p.identifiers).await?;
+            Ok((patient.id, None))
+        }
+        [id] => {
+            let stored = tx.get_patient(*id).await?;
+            if let (Some(a), Some(b)) = (stored.date_of_birth, p.birth_date)
+                && a != b
+            {
+                return Err(conflict(format!(
+                    "the EHR identifiers match patient {id}, whose date of birth differs from this bundle's; not merged — an analyst must check the identity"
+                )));
+            }
+            if let (Some(a), Some(b)) = (stored.sex.as_deref(), p.sex.as_deref())
+                && a != b
+            {
+                return Err(conflict(format!(
+                    "the EHR identifiers match patient {id}, whose recorded sex differs from this bundle's; not merged — an analyst must check the identity"
+                )));
+            }
+            let union = |old: &[String], new: &[String]| {
+                let mut all = old.to_vec();
+                for n in new {
+                    if !all.iter().any(|o| o.eq_ignore_ascii_case(n)) {
+                        all.push(n.clone());
+                    }
+                }
+                all
+            };
+            let merged = NewPatient {
+                date_of_birth: p.birth_date.or(stored.date_of_birth),
+                age_days: p.age_days.or(stored.age_days),
+                weight_kg: p.weight_kg.or(stored.weight_kg),
+                height_cm: p.height_cm.or(stored.height_cm),
+                sex: p.sex.clone().or(stored.sex.clone()),
+                allergies: union(&stored.allergies, &p.allergies),
+                active_medications: union(&stored.active_medications, &p.active_medications),
+                serum_creatinine_umol_l: p.serum_creatinine_umol_l.or(stored.serum_creatinine_umol_l),
+                egfr_ml_min_1_73m2: p.egfr_ml_min_1_73m2.or(stored.egfr_ml_min_1_73m2),
+                ..new
+            };
+            tx.update_patient_clinical(*id, &merged).await?;
+            tx.add_patient_identifiers(*id, &p.identifiers).await?;
+            let before = json!({
+                "patient_id": id,
+                "allergies": stored.allergies.len(),
+                "active_medications": stored.active_medications.len(),
+            });
+            Ok((*id, Some(before.to_string())))
+        }
+        several => Err(conflict(format!(
+            "the bundle's EHR identifiers belong to {} different patients ({}); not merged — an analyst must check the identity",
+            several.len(),
+            several.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+        ))),
+    }
 }
 
 /// The principal reprocessing runs under once an analyst resolved the last code.
@@ -372,9 +586,24 @@ pub(crate) async fn resolve_and_reprocess(
     let mut out = Vec::new();
     for id in released {
         let event = tx.get_event(id).await?;
-        let draft = read_payload(&snapshot, &maps, &event.payload)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored intake {id} no longer reads: {e}")))?;
-        match apply_draft(&mut tx, state, &event, &draft, &intake_principal(), &event.correlation_id.clone()).await? {
+        let unreadable = |e: String| AppError::Internal(anyhow::anyhow!("stored event {id} no longer reads: {e}"));
+        let correlation_id = event.correlation_id.clone();
+        if event.kind == EventKind::PrescriptionChange.as_str() {
+            let value: Value = serde_json::from_str(&event.payload).map_err(|e| unreadable(e.to_string()))?;
+            let change = rxgate_interop::intake::read_change(&snapshot.registry, &maps, &value)
+                .map_err(|e| unreadable(e.to_string()))?;
+            match apply_change(&mut tx, state, &event, &change, &intake_principal(), &correlation_id).await? {
+                ChangeResult::Applied { rx_id, line_no, .. } => {
+                    out.push(json!({"event_id": id, "status": "done", "rx_id": rx_id, "line_no": line_no}))
+                }
+                ChangeResult::NeedsMapping { pending, .. } => out.push(json!({
+                    "event_id": id, "status": "needs_mapping", "pending": pending.iter().map(|p| &p.key).collect::<Vec<_>>(),
+                })),
+            }
+            continue;
+        }
+        let draft = read_payload(&snapshot, &maps, &event.payload).map_err(unreadable)?;
+        match apply_draft(&mut tx, state, &event, &draft, &intake_principal(), &correlation_id).await? {
             IntakeResult::Queued { rx_id, .. } => out.push(json!({"event_id": id, "status": "done", "rx_id": rx_id})),
             IntakeResult::NeedsMapping { pending, .. } => out.push(json!({
                 "event_id": id, "status": "needs_mapping", "pending": pending.iter().map(|p| &p.key).collect::<Vec<_>>(),
@@ -437,6 +666,19 @@ pub(crate) async fn refuse_if_cancelled_by_ehr(tx: &mut Tx, rx_id: i64, line_no:
     Ok(())
 }
 
+/// The FHIR status of a dispense as it stands: `completed`, or after a reversal `declined`
+/// (the patient did not take it) or `entered-in-error`.
+pub(crate) async fn dispense_status(
+    tx: &mut Tx,
+    record: &rxgate_storage::DispenseRecord,
+) -> Result<&'static str, AppError> {
+    Ok(match tx.reversal_of(record.id).await? {
+        None => "completed",
+        Some(r) if r.reason_code == "declined" => "declined",
+        Some(_) => "entered-in-error",
+    })
+}
+
 /// The MedicationDispense of a dispense record, as sent and as read.
 pub(crate) async fn dispense_resource(
     tx: &mut Tx,
@@ -497,8 +739,16 @@ pub(crate) fn spawn_worker(state: AppState, config: Arc<SyncConfig>, stop: Cance
 async fn tick(state: &AppState, config: &SyncConfig, http: &reqwest::Client, url: &str) -> Result<(), AppError> {
     let snapshot = state.knowledge.current();
     let mut tx = state.storage.begin().await?;
-    for record in tx.dispenses_without_event(EventKind::Dispense.as_str(), 100).await? {
-        let resource = dispense_resource(&mut tx, &snapshot, &record, "completed").await?;
+    let sent = tx.dispenses_without_event(EventKind::Dispense.as_str(), 100).await?;
+    let reversed = tx.reversals_without_event(EventKind::DispenseReversal.as_str(), 100).await?;
+    let work = sent.into_iter().map(|r| (EventKind::Dispense, r));
+    // After the dispenses: a reversal is enqueued after (so delivered after) its dispense.
+    for (kind, record) in work.chain(reversed.into_iter().map(|r| (EventKind::DispenseReversal, r))) {
+        let status = match kind {
+            EventKind::DispenseReversal => dispense_status(&mut tx, &record).await?,
+            _ => "completed",
+        };
+        let resource = dispense_resource(&mut tx, &snapshot, &record, status).await?;
         let payload = serde_json::to_string(&resource).map_err(|e| AppError::Internal(e.into()))?;
         // End to end: the dispense carries the correlation id of the EHR's intake, if any.
         let filter = rxgate_storage::EventFilter { rx_id: Some(record.rx_id), ..Default::default() };
@@ -510,8 +760,8 @@ async fn tick(state: &AppState, config: &SyncConfig, http: &reqwest::Client, url
             .map_or_else(|| format!("dispense-{}", record.id), |e| e.correlation_id);
         tx.insert_event(&NewInteropEvent {
             direction: Direction::Outbound.as_str().into(),
-            kind: EventKind::Dispense.as_str().into(),
-            natural_key: rxgate_interop::sync::dispense_key(EventKind::Dispense, record.id),
+            kind: kind.as_str().into(),
+            natural_key: rxgate_interop::sync::dispense_key(kind, record.id),
             correlation_id,
             payload,
             status: Status::Pending.as_str().into(),

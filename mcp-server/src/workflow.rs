@@ -18,7 +18,7 @@ use rxgate_guardrails::{
     Proposal, RefusalCode, RxState, RxStatus, Severity, Transition, Verification, decide, return_stale_to_review,
 };
 use rxgate_knowledge::Snapshot;
-use rxgate_storage::{Prescription, PrescriptionItem, Tx};
+use rxgate_storage::{DispenseRecord as DispenseRow, Prescription, PrescriptionItem, Tx};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -130,7 +130,7 @@ pub(crate) async fn load(tx: &mut Tx, snapshot: &Snapshot, rx_id: i64) -> Result
         }
         None => Vec::new(),
     };
-    let dispenses = tx.list_dispenses(rx_id).await?;
+    let dispenses = active_dispenses(tx, rx_id).await?;
 
     let mut lines = Vec::with_capacity(items.len());
     for item in &items {
@@ -202,6 +202,17 @@ pub(crate) async fn load(tx: &mut Tx, snapshot: &Snapshot, rx_id: i64) -> Result
     };
     let facts = Facts { prescription_hash, knowledge_hash: snapshot.hash.clone(), blocks };
     Ok(Loaded { rx, items, state, facts, verify_input, pending: Vec::new() })
+}
+
+/// A prescription's dispenses that were not reversed: what the patient has in hand.
+pub(crate) async fn active_dispenses(tx: &mut Tx, rx_id: i64) -> Result<Vec<DispenseRow>, AppError> {
+    let reversed: Vec<i64> = tx.list_reversals(rx_id).await?.into_iter().map(|r| r.dispense_id).collect();
+    Ok(tx.list_dispenses(rx_id).await?.into_iter().filter(|d| !reversed.contains(&d.id)).collect())
+}
+
+/// The line's dispense that stands (not reversed), if any.
+pub(crate) async fn active_dispense(tx: &mut Tx, rx_id: i64, line_no: u32) -> Result<Option<DispenseRow>, AppError> {
+    Ok(active_dispenses(tx, rx_id).await?.into_iter().find(|d| d.line_no == i64::from(line_no)))
 }
 
 /// Writes `next` over the rows of `loaded` (prescription always, so concurrent requests on

@@ -148,6 +148,23 @@ def test_every_resource_the_server_serves_is_valid_r4(server):
         assert status == 200, (path, resource)
         validate(resource)
 
+    # A hand-over reversed (entered in error): the same MedicationDispense, still valid R4.
+    status, _, reversed_ = call(base, pharmacist, "POST", f"{rx}/reverse-dispense",
+                                {"line_no": 1, "reason_code": "entered_in_error", "reason": "wrong patient label"})
+    assert status == 200, reversed_
+    status, _, md = call(base, pharmacist, "GET", f"/fhir/r4/MedicationDispense/{dispense_id}")
+    validate(md)
+    assert md["status"] == "entered-in-error"
+
+    # A change of the order (priorPrescription) answers a valid transaction-response.
+    change = json.loads(json.dumps(BUNDLE["entry"][2]["resource"]))
+    change["identifier"] = [{"system": "urn:ehr:mr", "value": "E2E-1-1b"}]
+    change["priorPrescription"] = {"identifier": {"system": "urn:ehr:mr", "value": "E2E-1-1"}}
+    validate(change)
+    status, _, answer = call(base, doctor, "POST", "/fhir/r4/MedicationRequest", change)
+    assert status == 200, answer
+    validate(answer)
+
     status, _, missing = call(base, pharmacist, "GET", "/fhir/r4/Patient/999999")
     assert status == 404
     validate(missing)

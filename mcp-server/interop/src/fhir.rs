@@ -85,13 +85,17 @@ impl Identifier {
 pub struct Reference {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// A logical reference (R4 allows it on every Reference): what an EHR that does not
+    /// expose resource ids sends.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<Identifier>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display: Option<String>,
 }
 
 impl Reference {
     pub fn to(reference: impl Into<String>) -> Reference {
-        Reference { reference: Some(reference.into()), display: None }
+        Reference { reference: Some(reference.into()), identifier: None, display: None }
     }
 }
 
@@ -237,6 +241,10 @@ pub struct MedicationRequest {
     pub dosage_instruction: Vec<Dosage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dispense_request: Option<DispenseRequest>,
+    /// The order this one replaces: present, it makes this request a change
+    /// (PRESCRIPTION_CHANGE) of an order already sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prior_prescription: Option<Reference>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -47,6 +47,10 @@ pub struct Pending {
 pub struct PatientFacts {
     /// The EHR's patient identifier (`system|value`), or the resource id.
     pub ehr_id: Option<String>,
+    /// Every identifier with both a system and a value, as `(system, value)`: what a later
+    /// bundle for the same person is matched on. One without a system matches nothing (two
+    /// hospitals may both have an MRN 77).
+    pub identifiers: Vec<(String, String)>,
     pub sex: Option<String>,
     pub birth_date: Option<NaiveDate>,
     pub age_days: Option<i64>,
@@ -142,6 +146,16 @@ pub fn read_bundle(
                     .iter()
                     .find_map(|i| i.token())
                     .or_else(|| p.id.as_ref().map(|id| format!("Patient/{id}")));
+                draft.patient.identifiers = p
+                    .identifier
+                    .iter()
+                    .filter_map(|i| match (i.system.as_deref(), i.value.as_deref()) {
+                        (Some(s), Some(v)) if !s.trim().is_empty() && !v.trim().is_empty() => {
+                            Some((s.trim().to_string(), v.trim().to_string()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
                 draft.patient.sex = p.gender.filter(|g| matches!(g.as_str(), "female" | "male"));
                 // A partial date (`1960` or `1960-04`) gives no age precise enough for dosing.
                 if let Some(Ok(d)) = p.birth_date.as_deref().map(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d")) {
@@ -192,6 +206,15 @@ pub fn read_bundle(
     if requests.is_empty() {
         issues.push(issue("required", "the bundle holds no MedicationRequest".into(), "Bundle.entry"));
     }
+    for (path, mr) in &requests {
+        if mr.prior_prescription.is_some() {
+            issues.push(issue(
+                "not-supported",
+                "a MedicationRequest with priorPrescription changes an order already sent: POST it on its own to /fhir/r4/MedicationRequest".into(),
+                &format!("{path}.priorPrescription"),
+            ));
+        }
+    }
     for (i, (path, mr)) in requests.iter().enumerate() {
         match read_request(registry, maps, mr, path, u32::try_from(i + 1).unwrap_or(u32::MAX), &mut draft.pending) {
             Ok(line) => draft.lines.push(line),
@@ -203,6 +226,52 @@ pub fn read_bundle(
     }
     draft.natural_key = natural_key(bundle, &requests.iter().map(|(_, mr)| mr.as_ref()).collect::<Vec<_>>());
     Ok(draft)
+}
+
+/// A prescriber's change of one order (PRESCRIPTION_CHANGE): the order it replaces and the
+/// new order as a line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeDraft {
+    /// The replaced order, in the form lines are linked by (`system|value`, or
+    /// `MedicationRequest/<id>`).
+    pub prior: String,
+    /// The new order; `source` is its own key (the natural key of the change).
+    pub line: DraftLine,
+    pub pending: Vec<Pending>,
+}
+
+/// Reads a MedicationRequest that names its `priorPrescription`.
+pub fn read_change(registry: &Registry, maps: &CodeMaps, value: &Value) -> Result<ChangeDraft, IntakeError> {
+    let path = "MedicationRequest";
+    let mr = match parse_resource(value, path) {
+        Ok(Resource::MedicationRequest(mr)) => mr,
+        Ok(_) => return Err(IntakeError { issues: vec![issue("structure", "not a MedicationRequest".into(), path)] }),
+        Err(e) => return Err(IntakeError { issues: vec![issue("structure", e.message, &e.path)] }),
+    };
+    let prior = mr
+        .prior_prescription
+        .as_ref()
+        .and_then(|r| r.identifier.as_ref().and_then(|i| i.token()).or_else(|| r.reference.clone()))
+        .filter(|p| !p.trim().is_empty())
+        .ok_or_else(|| IntakeError {
+            issues: vec![issue(
+                "required",
+                "priorPrescription names no order (give its identifier or a MedicationRequest/<id> reference)".into(),
+                "MedicationRequest.priorPrescription",
+            )],
+        })?;
+    let mut pending = Vec::new();
+    let line = read_request(registry, maps, &mr, path, 1, &mut pending).map_err(|i| IntakeError { issues: vec![i] })?;
+    if line.source == prior {
+        return Err(IntakeError {
+            issues: vec![issue(
+                "invariant",
+                "the changed order must have its own identifier, not the one it replaces".into(),
+                "MedicationRequest.identifier",
+            )],
+        });
+    }
+    Ok(ChangeDraft { prior, line, pending })
 }
 
 /// A medication-list pull (MED_LIST_PULL): the active MedicationStatements (and active
@@ -522,6 +591,49 @@ mod tests {
         );
         assert_eq!(draft.ignored, ["Encounter"]);
         assert!(draft.is_complete());
+    }
+
+    #[test]
+    fn patients_are_matched_only_on_identifiers_that_name_their_system() {
+        let mut bundle = intake_bundle();
+        bundle["entry"][0]["resource"]["identifier"] = json!([
+            {"system": "urn:ehr:mrn", "value": " MRN-77 "}, {"value": "77"}, {"system": "urn:ehr:nric", "value": ""}]);
+        let draft = read(bundle).expect("draft");
+        assert_eq!(draft.patient.identifiers, [("urn:ehr:mrn".to_string(), "MRN-77".to_string())]);
+    }
+
+    fn change(prior: Value, own: &str) -> Value {
+        let mut mr = intake_bundle()["entry"][2]["resource"].clone();
+        mr["identifier"] = json!([{"system": "urn:ehr:mr", "value": own}]);
+        mr["priorPrescription"] = prior;
+        mr
+    }
+
+    #[test]
+    fn a_change_names_the_order_it_replaces_by_identifier_or_reference() {
+        let reg = registry();
+        let maps = CodeMaps::bundled(&reg).expect("crosswalk");
+        let by_identifier = change(json!({"identifier": {"system": "urn:ehr:mr", "value": "MR-1"}}), "MR-1b");
+        let c = read_change(&reg, &maps, &by_identifier).expect("change");
+        assert_eq!(
+            (c.prior.as_str(), c.line.source.as_str(), c.line.drug.as_str()),
+            ("urn:ehr:mr|MR-1", "urn:ehr:mr|MR-1b", "clarithromycin")
+        );
+        let by_reference = change(json!({"reference": "MedicationRequest/mr-1"}), "MR-1c");
+        assert_eq!(read_change(&reg, &maps, &by_reference).expect("change").prior, "MedicationRequest/mr-1");
+        // Nothing named, or the order naming itself: refused with the field.
+        for bad in [
+            change(json!({"display": "the old one"}), "MR-1d"),
+            change(json!({"identifier": {"system": "urn:ehr:mr", "value": "MR-1e"}}), "MR-1e"),
+        ] {
+            let e = read_change(&reg, &maps, &bad).expect_err("refused");
+            assert!(e.issues[0].expression[0].starts_with("MedicationRequest."), "{:?}", e.issues);
+        }
+        // Inside an intake bundle a change is refused, not read as a new order.
+        let mut bundle = intake_bundle();
+        bundle["entry"][2]["resource"]["priorPrescription"] = json!({"reference": "MedicationRequest/mr-0"});
+        let e = read(bundle).expect_err("refused");
+        assert!(e.issues.iter().any(|i| i.expression[0].ends_with("priorPrescription")), "{:?}", e.issues);
     }
 
     #[test]

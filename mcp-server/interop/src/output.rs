@@ -45,7 +45,12 @@ pub fn medication_dispense(d: &DispenseFacts) -> MedicationDispense {
     }
     let mut authorizing = vec![Reference::to(format!("MedicationRequest/{}-{}", d.rx_id, d.line_no))];
     if let Some(token) = &d.ehr_request {
-        authorizing.push(Reference { reference: None, display: Some(format!("EHR order {token}")) });
+        // The EHR knows its order by identifier: a logical reference it can resolve.
+        let identifier = match token.split_once('|') {
+            Some((system, value)) if !system.is_empty() => Some(crate::fhir::Identifier::new(system, value)),
+            _ => None,
+        };
+        authorizing.push(Reference { reference: None, identifier, display: Some(format!("EHR order {token}")) });
     }
     MedicationDispense {
         resource_type: MedicationDispenseType,
@@ -143,6 +148,7 @@ pub fn medication_request(l: &LineFacts<'_>) -> MedicationRequest {
                 .unwrap_or_default(),
         }],
         dispense_request: None,
+        prior_prescription: None,
     }
 }
 

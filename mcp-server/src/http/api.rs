@@ -53,6 +53,7 @@ pub(crate) enum Endpoint {
     Stats,
     CounselDone,
     Close,
+    ReverseDispense,
     InventoryCheck,
     InventoryReorder,
     AdverseEvent,
@@ -81,6 +82,7 @@ impl Endpoint {
             Endpoint::Stats => "read the pharmacy's statistics",
             Endpoint::CounselDone => "record counselling",
             Endpoint::Close => "close prescriptions",
+            Endpoint::ReverseDispense => "reverse dispenses",
             Endpoint::InventoryCheck => "check inventory",
             Endpoint::InventoryReorder => "reorder stock",
             Endpoint::AdverseEvent => "report adverse events",
@@ -118,6 +120,7 @@ impl Endpoint {
             Endpoint::Stats => &[Pharmacist, Admin],
             Endpoint::CounselDone => allowed_roles(CommandKind::CounselDone),
             Endpoint::Close => allowed_roles(CommandKind::Close),
+            Endpoint::ReverseDispense => allowed_roles(CommandKind::ReverseDispense),
             // Stock is not patient data; a scanner records scans and nothing else.
             Endpoint::InventoryCheck => &[Pharmacist, Physician, Agent, Admin],
             // Purchasing, not a clinical act: the pharmacy and whoever runs the system.
@@ -188,6 +191,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/pharmacy/{rx_id}/dispense", guarded(E::Dispense, post, commands::dispense))
         .route("/pharmacy/{rx_id}/counsel-done", guarded(E::CounselDone, post, commands::counsel_done))
         .route("/pharmacy/{rx_id}/close", guarded(E::Close, post, commands::close))
+        .route("/pharmacy/{rx_id}/reverse-dispense", guarded(E::ReverseDispense, post, commands::reverse_dispense))
         .route("/pharmacy/inventory/check/{drug_code}", guarded(E::InventoryCheck, get, inventory::check))
         .route("/pharmacy/inventory/reorder", guarded(E::InventoryReorder, post, inventory::reorder))
         .route("/pharmacy/adverse-events", guarded(E::AdverseEvent, post, report_adverse_event))
@@ -362,6 +366,7 @@ mod tests {
             (Endpoint::Dispense, CommandKind::BarcodeScanned),
             (Endpoint::CounselDone, CommandKind::CounselDone),
             (Endpoint::Close, CommandKind::Close),
+            (Endpoint::ReverseDispense, CommandKind::ReverseDispense),
             (Endpoint::AdverseEvent, CommandKind::ReportAdverseEvent),
             (Endpoint::ArmScanStation, CommandKind::Dispense),
             (Endpoint::DeviceScan, CommandKind::BarcodeScanned),
@@ -377,7 +382,14 @@ mod tests {
     #[test]
     fn the_agent_can_never_approve_dispense_label_or_counsel_over_rest() {
         let agent = Principal::new("assistant", Role::Agent);
-        for e in [Endpoint::Approve, Endpoint::Dispense, Endpoint::PrintLabel, Endpoint::CounselDone, Endpoint::Close] {
+        for e in [
+            Endpoint::Approve,
+            Endpoint::Dispense,
+            Endpoint::PrintLabel,
+            Endpoint::CounselDone,
+            Endpoint::Close,
+            Endpoint::ReverseDispense,
+        ] {
             assert!(authorize(&agent, e).is_err(), "{e:?}");
         }
     }

@@ -222,3 +222,59 @@ pub(super) async fn close(
     workflow::commit(tx, &mut loaded, &principal, &correlation_id).await?;
     Ok(Json(state_json(&loaded)))
 }
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ReverseBody {
+    line_no: u32,
+    /// `declined` (the patient did not take it) or `entered_in_error`.
+    reason_code: String,
+    reason: String,
+    /// Whether the units go back on the shelf: only a sealed pack that never left the
+    /// pharmacy's control is fit to restock.
+    #[serde(default)]
+    restock: bool,
+}
+
+/// `POST /api/v1/pharmacy/{rx_id}/reverse-dispense` (beyond the contract): undoes a line's
+/// hand-over before the prescription is closed. The dispense record stays; a reversal row
+/// says why, the stock comes back when `restock`, the line is held to be decided again,
+/// and the EHR is told (DISPENSE_REVERSAL).
+pub(super) async fn reverse_dispense(
+    State(app): State<AppState>,
+    Caller(principal): Caller,
+    CorrelationId(correlation_id): CorrelationId,
+    Path(rx_id): Path<String>,
+    Json(body): Json<ReverseBody>,
+) -> Result<Json<Value>, AppError> {
+    let rx_id = workflow::parse_rx_id(&rx_id)?;
+    if !matches!(body.reason_code.as_str(), "declined" | "entered_in_error") {
+        return Err(AppError::BadRequest {
+            message: format!("reason_code `{}` is not one of declined, entered_in_error", body.reason_code),
+            details: None,
+        });
+    }
+    let snapshot = app.knowledge.current();
+    let mut tx = app.storage.begin().await?;
+    let mut loaded = workflow::load(&mut tx, &snapshot, rx_id).await?;
+    let handed_over = workflow::active_dispense(&mut tx, rx_id, body.line_no).await?;
+    let command = Command::ReverseDispense { line_no: body.line_no, reason: body.reason.clone() };
+    let mut tx = workflow::apply(tx, &mut loaded, &principal, &command, &correlation_id).await?;
+    let dispense = handed_over.ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!("line {} of {rx_id} is dispensed but has no dispense record", body.line_no))
+    })?;
+    let reversal =
+        tx.reverse_dispense(&dispense, &body.reason_code, body.reason.trim(), body.restock, &principal.subject).await?;
+    workflow::commit(tx, &mut loaded, &principal, &correlation_id).await?;
+    let mut out = state_json(&loaded);
+    out["reversal"] = json!({
+        "dispense_id": reversal.dispense_id,
+        "reason_code": reversal.reason_code,
+        "reason": reversal.reason,
+        "restocked": reversal.restocked,
+        "quantity": dispense.quantity,
+        "reversed_by": reversal.reversed_by,
+        "at": reversal.at,
+    });
+    Ok(Json(out))
+}

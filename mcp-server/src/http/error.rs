@@ -58,7 +58,7 @@ pub(crate) enum AppError {
 }
 
 impl AppError {
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthorized { .. } | AppError::LoginFailed => StatusCode::UNAUTHORIZED,
             AppError::Forbidden { .. } | AppError::OriginNotAllowed { .. } => StatusCode::FORBIDDEN,

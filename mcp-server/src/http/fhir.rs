@@ -111,8 +111,14 @@ fn outcome_error(status: StatusCode, code: &str, message: String) -> Response {
 
 /// Storage and workflow errors as OperationOutcome (internal ones are logged, not shown).
 fn from_app_error(e: AppError) -> Response {
-    let response = e.into_response();
-    let status = response.status();
+    let status = e.status();
+    // What the EHR's integration team must read to act: the code and the reason, as a REST
+    // client gets them (internal errors are logged by `AppError`, never shown).
+    let message = if status.is_server_error() { "something went wrong".to_string() } else { e.tool_message() };
+    if status.is_server_error() {
+        // Through the one place that logs internal errors.
+        drop(e.into_response());
+    }
     let code = match status {
         StatusCode::NOT_FOUND => "not-found",
         StatusCode::FORBIDDEN => "forbidden",
@@ -120,7 +126,6 @@ fn from_app_error(e: AppError) -> Response {
         StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "invalid",
         _ => "exception",
     };
-    let message = if status.is_server_error() { "something went wrong".to_string() } else { format!("{status}") };
     outcome_error(status, code, message)
 }
 
@@ -159,6 +164,9 @@ async fn post_medication_request(
     if value["resourceType"] != "MedicationRequest" {
         return outcome_error(StatusCode::BAD_REQUEST, "structure", "resourceType must be MedicationRequest".into());
     }
+    if value.get("priorPrescription").is_some() {
+        return take_change(&state, &principal, &correlation_id, &value).await;
+    }
     let contained = value.as_object_mut().and_then(|o| o.remove("contained"));
     let patient = contained
         .and_then(|c| c.as_array().cloned())
@@ -166,6 +174,79 @@ async fn post_medication_request(
     let bundle = rxgate_interop::intake::single_request_bundle(value, patient);
     let text = serde_json::to_string(&bundle).unwrap_or_default();
     take_in(&state, &principal, &correlation_id, &bundle, &text).await
+}
+
+/// A MedicationRequest that replaces an order already sent (PRESCRIPTION_CHANGE).
+async fn take_change(
+    state: &AppState,
+    principal: &crate::auth::Principal,
+    correlation_id: &str,
+    request: &Value,
+) -> Response {
+    use rxgate_interop::sync::{Direction, EventKind};
+    let snapshot = state.knowledge.current();
+    let maps = match state.storage.begin().await {
+        Ok(mut tx) => match sync::code_maps(&mut tx, &snapshot).await {
+            Ok(maps) => maps,
+            Err(e) => return from_app_error(e),
+        },
+        Err(e) => return from_app_error(e.into()),
+    };
+    let change = match rxgate_interop::intake::read_change(&snapshot.registry, &maps, request) {
+        Ok(c) => c,
+        Err(e) => {
+            state.metrics.interop.count(Direction::Inbound, EventKind::PrescriptionChange, "rejected");
+            return outcome(StatusCode::UNPROCESSABLE_ENTITY, e.issues);
+        }
+    };
+    match sync::change_from_ehr(state, &change, &request.to_string(), principal, correlation_id).await {
+        Ok(sync::ChangeResult::Applied { event, rx_id, line_no, replayed }) => {
+            let location = format!("MedicationRequest/{rx_id}-{line_no}");
+            let body = json!({"resourceType": "Bundle", "type": "transaction-response",
+                "entry": [{"response": {"status": "200 OK", "location": location}}]});
+            let mut response = fhir(StatusCode::OK, body);
+            let headers = response.headers_mut();
+            for (name, value) in [
+                ("location", location),
+                ("x-rxgate-rx-id", rx_id.to_string()),
+                ("x-rxgate-event-id", event.id.to_string()),
+                ("x-rxgate-replayed", replayed.to_string()),
+            ] {
+                if let Ok(v) = value.parse() {
+                    headers.insert(name, v);
+                }
+            }
+            response
+        }
+        Ok(sync::ChangeResult::NeedsMapping { event, pending }) => needs_mapping(&event, &pending),
+        Err(e) => {
+            state.metrics.interop.count(Direction::Inbound, EventKind::PrescriptionChange, "rejected");
+            from_app_error(e)
+        }
+    }
+}
+
+/// 202: the event is kept and waits for an analyst to map its codes.
+fn needs_mapping(event: &rxgate_storage::InteropEvent, pending: &[rxgate_storage::CodeMapping]) -> Response {
+    let issues = pending
+        .iter()
+        .map(|p| OperationOutcomeIssue {
+            severity: "warning".into(),
+            code: "code-invalid".into(),
+            diagnostics: Some(format!(
+                "{} `{}` ({}) is not mapped yet; the order waits for an analyst",
+                p.used_as,
+                p.key,
+                p.display.as_deref().unwrap_or("no display")
+            )),
+            expression: Vec::new(),
+        })
+        .collect();
+    let mut response = outcome(StatusCode::ACCEPTED, issues);
+    if let Ok(v) = event.id.to_string().parse() {
+        response.headers_mut().insert("x-rxgate-event-id", v);
+    }
+    response
 }
 
 async fn take_in(
@@ -216,27 +297,7 @@ async fn take_in(
             }
             response
         }
-        Ok(IntakeResult::NeedsMapping { event, pending }) => {
-            let issues = pending
-                .iter()
-                .map(|p| OperationOutcomeIssue {
-                    severity: "warning".into(),
-                    code: "code-invalid".into(),
-                    diagnostics: Some(format!(
-                        "{} `{}` ({}) is not mapped yet; the order waits for an analyst",
-                        p.used_as,
-                        p.key,
-                        p.display.as_deref().unwrap_or("no display")
-                    )),
-                    expression: Vec::new(),
-                })
-                .collect();
-            let mut response = outcome(StatusCode::ACCEPTED, issues);
-            if let Ok(v) = event.id.to_string().parse() {
-                response.headers_mut().insert("x-rxgate-event-id", v);
-            }
-            response
-        }
+        Ok(IntakeResult::NeedsMapping { event, pending }) => needs_mapping(&event, &pending),
         Err(e) => from_app_error(e),
     }
 }
@@ -323,7 +384,8 @@ async fn read_resource(
                 Err(e) if not_found(&e) => return Ok(None),
                 Err(e) => return Err(e.into()),
             };
-            let resource = sync::dispense_resource(&mut tx, &snapshot, &record, "completed").await?;
+            let status = sync::dispense_status(&mut tx, &record).await?;
+            let resource = sync::dispense_resource(&mut tx, &snapshot, &record, status).await?;
             (serde_json::to_value(resource), Some(record.rx_id))
         }
         "AllergyIntolerance" => {

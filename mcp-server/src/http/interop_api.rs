@@ -175,13 +175,15 @@ struct WebhookBody {
     event: String,
     /// For `PRESCRIPTION_NEW`: the intake bundle.
     bundle: Option<Value>,
+    /// For `PRESCRIPTION_CHANGE`: the MedicationRequest naming its `priorPrescription`.
+    medication_request: Option<Value>,
     /// For `PRESCRIPTION_CANCEL`: the natural key of the prescription (as taken in).
     prescription_key: Option<String>,
     /// For `PRESCRIPTION_CANCEL`: only this order (`system|value`); all when absent.
     ehr_request: Option<String>,
 }
 
-/// `POST /interop/webhook`: the EHR pushes new and cancelled prescriptions, signed.
+/// `POST /interop/webhook`: the EHR pushes new, changed and cancelled prescriptions, signed.
 async fn webhook(
     State(state): State<AppState>,
     CorrelationId(correlation_id): CorrelationId,
@@ -231,6 +233,30 @@ async fn webhook(
             };
             Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
         }
+        Some(rxgate_interop::sync::EventKind::PrescriptionChange) => {
+            let request = request.medication_request.ok_or_else(|| AppError::BadRequest {
+                message: "PRESCRIPTION_CHANGE needs `medication_request`".into(),
+                details: None,
+            })?;
+            let snapshot = state.knowledge.current();
+            let mut tx = state.storage.begin().await?;
+            let maps = sync::code_maps(&mut tx, &snapshot).await?;
+            drop(tx);
+            let change = rxgate_interop::intake::read_change(&snapshot.registry, &maps, &request)
+                .map_err(|e| AppError::BadRequest { message: e.to_string(), details: None })?;
+            let answer = match sync::change_from_ehr(&state, &change, &request.to_string(), &ehr, &correlation_id)
+                .await?
+            {
+                sync::ChangeResult::Applied { event, rx_id, line_no, replayed } => json!({
+                    "event_id": event.id, "status": "done", "rx_id": rx_id, "line_no": line_no, "replayed": replayed,
+                }),
+                sync::ChangeResult::NeedsMapping { event, pending } => json!({
+                    "event_id": event.id, "status": "needs_mapping",
+                    "pending": pending.iter().map(|p| &p.key).collect::<Vec<_>>(),
+                }),
+            };
+            Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+        }
         Some(rxgate_interop::sync::EventKind::PrescriptionCancel) => {
             let key = request.prescription_key.ok_or_else(|| AppError::BadRequest {
                 message: "PRESCRIPTION_CANCEL needs `prescription_key`".into(),
@@ -243,7 +269,7 @@ async fn webhook(
         }
         _ => Err(AppError::BadRequest {
             message: format!("`{}` is not an inbound event this server takes", request.event),
-            details: Some(json!({"known": ["PRESCRIPTION_NEW", "PRESCRIPTION_CANCEL"]})),
+            details: Some(json!({"known": ["PRESCRIPTION_NEW", "PRESCRIPTION_CHANGE", "PRESCRIPTION_CANCEL"]})),
         }),
     }
 }

@@ -161,6 +161,42 @@ pub(super) async fn authenticate(State(state): State<AppState>, mut request: Req
     }
 }
 
+/// `/cds-services/{id}` (and its feedback): the JWT a trusted CDS client signed for this
+/// service (CDS Hooks 2.0; `crate::cds_auth`), or one of rxgate's own bearer tokens.
+pub(super) async fn authenticate_cds_client(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let header = request.headers().get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
+    let token = header
+        .and_then(|h| h.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_string());
+    let checked = match token {
+        Some(token) if crate::cds_auth::is_client_token(&token) => {
+            let path = request.uri().path();
+            // Feedback belongs to its service: a token for either URL is accepted there.
+            let mut audiences = vec![format!("{}{path}", state.public_url)];
+            if let Some(service) = path.strip_suffix("/feedback") {
+                audiences.push(format!("{}{service}", state.public_url));
+            }
+            state.cds_clients.verify(&token, &audiences, chrono::Utc::now().timestamp()).map_err(|reason| {
+                tracing::info!(%reason, "refused a CDS client token");
+                AppError::Unauthorized { reason, resource_metadata: state.resource_metadata_url("") }
+            })
+        }
+        _ => principal_of(&state, &request, ""),
+    };
+    match checked {
+        Ok(principal) => {
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
 /// The authenticated caller of a REST handler: `Caller(principal): Caller`.
 pub(crate) struct Caller(pub(crate) Principal);
 

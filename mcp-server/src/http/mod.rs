@@ -64,6 +64,8 @@ pub(crate) struct AppState {
     pub(crate) extra_origins: Arc<[String]>,
     /// EHR sync settings (`crate::sync`): webhook URL and secret.
     pub(crate) sync: Arc<crate::sync::SyncConfig>,
+    /// CDS clients whose own JWTs are accepted on `/cds-services` (`crate::cds_auth`).
+    pub(crate) cds_clients: Arc<crate::cds_auth::CdsClients>,
 }
 
 impl AppState {
@@ -128,10 +130,10 @@ pub(crate) fn router(state: AppState, mcp: McpOptions) -> Router {
         .route("/api/v1/auth/login", post(login::login))
         .nest("/api/v1", api_routes)
         // Interoperability (issue 11): FHIR R4 and CDS Hooks at the paths those specs use.
+        .merge(fhir::routes().layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate)))
         .merge(
-            fhir::routes()
-                .merge(cds_hooks::routes())
-                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate)),
+            cds_hooks::routes()
+                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate_cds_client)),
         )
         .merge(cds_hooks::public_routes())
         .merge(interop_api::webhook_routes())

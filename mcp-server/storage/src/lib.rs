@@ -86,6 +86,7 @@ mod clinical;
 mod connect;
 mod devices;
 mod dispensing;
+mod ehr;
 mod error;
 mod explanations;
 mod interop;
@@ -106,6 +107,7 @@ pub use clinical::{
 pub use connect::{Backend, Storage, StorageConfig, Tx, truncate_to_micros};
 pub use devices::{DeviceScan, NewDeviceScan, PrintJob, PrintStatus, ScanOutcome, ScanStation};
 pub use dispensing::{BarcodeScan, DispenseOutcome, DispenseRecord, InventoryLot, NewBarcodeScan, NewDispense};
+pub use ehr::{DispenseReversal, ItemOrder};
 pub use error::{Error, Result};
 pub use explanations::{Explanation, NewExplanation};
 pub use interop::{CodeMapping, EventDelivery, EventFilter, InteropCounts, InteropEvent, NewInteropEvent};

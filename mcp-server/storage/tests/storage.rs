@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use rxgate_storage::testing::TestDatabase;
 use rxgate_storage::{
-    AlertKind, AuditRecord, DispenseOutcome, Error, InventoryLot, NewAdverseEvent, NewAlert, NewApproval,
-    NewBarcodeScan, NewDispense, NewItem, NewPatient, NewPrescription, NewVerification, Prescription, QueueFilter,
-    Storage,
+    AlertKind, AuditRecord, DispenseOutcome, Error, InventoryLot, ItemOrder, NewAdverseEvent, NewAlert, NewApproval,
+    NewBarcodeScan, NewDispense, NewInteropEvent, NewItem, NewPatient, NewPrescription, NewVerification, Prescription,
+    QueueFilter, Storage,
 };
 use serde_json::json;
 use tokio::sync::Barrier;
@@ -57,6 +57,9 @@ on_both_backends!(
     verification_and_its_alerts_are_stored_against_the_prescription,
     adverse_event_block_stays_until_lifted_once,
     usernames_are_unique,
+    an_ehr_identifier_belongs_to_one_patient,
+    a_reversal_keeps_the_dispense_restocks_once_and_feeds_the_outbox_once,
+    a_changed_order_is_written_only_at_the_version_it_was_read,
 );
 
 /// Runs a scenario, then drops the database even if the scenario panicked.
@@ -745,5 +748,95 @@ async fn usernames_are_unique(db: Arc<TestDatabase>) {
     tx.set_password_hash("ph.tan", "new-hash").await.unwrap();
     assert_eq!(tx.get_user("ph.tan").await.unwrap().unwrap().password_hash, "new-hash");
     assert!(tx.get_user("nobody").await.unwrap().is_none());
+    tx.commit().await.unwrap();
+}
+
+async fn an_ehr_identifier_belongs_to_one_patient(db: Arc<TestDatabase>) {
+    let mrn = |v: &str| vec![("urn:ehr:mrn".to_string(), v.to_string())];
+    let mut tx = db.storage.begin().await.unwrap();
+    let a = tx.insert_patient(&infant()).await.unwrap();
+    let b = tx.insert_patient(&infant()).await.unwrap();
+    tx.add_patient_identifiers(a.id, &mrn("MRN-1")).await.unwrap();
+    // Again for the same patient: nothing changes; for another patient: refused.
+    tx.add_patient_identifiers(a.id, &mrn("MRN-1")).await.unwrap();
+    assert!(matches!(tx.add_patient_identifiers(b.id, &mrn("MRN-1")).await, Err(Error::Conflict(_))));
+    tx.add_patient_identifiers(b.id, &[("urn:other:mrn".to_string(), "MRN-1".to_string())]).await.unwrap();
+    let both = [mrn("MRN-1"), vec![("urn:other:mrn".to_string(), "MRN-1".to_string())]].concat();
+    assert_eq!(tx.patients_by_identifiers(&both).await.unwrap(), [a.id, b.id]);
+    assert_eq!(tx.patients_by_identifiers(&mrn("MRN-2")).await.unwrap(), Vec::<i64>::new());
+    assert_eq!(tx.patient_identifiers(a.id).await.unwrap(), mrn("MRN-1"));
+    let updated = tx
+        .update_patient_clinical(a.id, &NewPatient { allergies: vec!["penicillin".into()], ..infant() })
+        .await
+        .unwrap();
+    assert_eq!((updated.allergies, updated.demo_name), (vec!["penicillin".to_string()], a.demo_name));
+    tx.commit().await.unwrap();
+}
+
+async fn a_reversal_keeps_the_dispense_restocks_once_and_feeds_the_outbox_once(db: Arc<TestDatabase>) {
+    let rx = prescription(&db.storage, 1).await;
+    stock(&db.storage, "MAL19990003C", "A1", 10).await;
+    let mut tx = db.storage.begin().await.unwrap();
+    let DispenseOutcome::Recorded(record) = tx
+        .dispense(&NewDispense {
+            idempotency_key: "d1".to_owned(),
+            rx_id: rx.id,
+            line_no: 1,
+            product: "MAL19990003C".to_owned(),
+            lot: "A1".to_owned(),
+            quantity: 4,
+            dispensed_by: "ph.tan".to_owned(),
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("a first dispense is recorded")
+    };
+    let reversal = tx.reverse_dispense(&record, "declined", "patient has a supply", true, "ph.tan").await.unwrap();
+    assert!(reversal.restocked);
+    assert!(matches!(tx.reverse_dispense(&record, "declined", "again", true, "ph.tan").await, Err(Error::Conflict(_))));
+    tx.commit().await.unwrap();
+    assert_eq!(qty_on_hand(&db.storage, "MAL19990003C", "A1").await, 10, "returned once, not twice");
+    let mut tx = db.storage.begin().await.unwrap();
+    assert_eq!(tx.list_dispenses(rx.id).await.unwrap(), std::slice::from_ref(&record), "the record stays");
+    assert_eq!(tx.list_reversals(rx.id).await.unwrap(), [reversal]);
+    assert!(matches!(
+        tx.reverse_dispense(&record, "changed_mind", "x", false, "ph.tan").await,
+        Err(Error::Invalid(_) | Error::Conflict(_))
+    ));
+    drop(tx);
+    // The outbox: one reversal without an event, none once its event exists.
+    let mut tx = db.storage.begin().await.unwrap();
+    assert_eq!(tx.reversals_without_event("DISPENSE_REVERSAL", 10).await.unwrap(), std::slice::from_ref(&record));
+    tx.insert_event(&NewInteropEvent {
+        direction: "outbound".into(),
+        kind: "DISPENSE_REVERSAL".into(),
+        natural_key: format!("DISPENSE_REVERSAL:dispense:{}", record.id),
+        correlation_id: "c-1".into(),
+        payload: "{}".into(),
+        status: "pending".into(),
+        rx_id: Some(rx.id),
+    })
+    .await
+    .unwrap();
+    assert!(tx.reversals_without_event("DISPENSE_REVERSAL", 10).await.unwrap().is_empty());
+    tx.commit().await.unwrap();
+}
+
+async fn a_changed_order_is_written_only_at_the_version_it_was_read(db: Arc<TestDatabase>) {
+    let rx = prescription(&db.storage, 1).await;
+    let mut tx = db.storage.begin().await.unwrap();
+    let item = tx.get_item(rx.id, 1).await.unwrap();
+    let order = ItemOrder {
+        drug: "paracetamol".into(),
+        dose_value: "120".into(),
+        dose_unit: "mg".into(),
+        frequency: "q6h".into(),
+        route: "oral".into(),
+        duration_days: Some(3),
+    };
+    let amended = tx.amend_item_order(rx.id, 1, item.version, &order).await.unwrap();
+    assert_eq!((amended.dose_value.as_str(), amended.version), ("120", item.version + 1));
+    assert!(matches!(tx.amend_item_order(rx.id, 1, item.version, &order).await, Err(Error::Conflict(_))));
     tx.commit().await.unwrap();
 }

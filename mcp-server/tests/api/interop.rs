@@ -358,6 +358,25 @@ async fn a_cancel_signed_by_the_ehr_stops_further_fills_and_a_forged_one_is_refu
     assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("cancelled_by_ehr")), "{refused}");
 }
 
+/// An order-sign call with draft orders amlodipine 5 mg daily and clarithromycin 500 mg
+/// twice daily (the seed's major interaction).
+fn amlodipine_clarithromycin_sign() -> Value {
+    let order = |id: &str, rxcui: &str, mg: u32, timing: &str| {
+        json!({"resource": {"resourceType": "MedicationRequest", "id": id, "status": "draft", "intent": "order",
+            "subject": {"reference": "Patient/p1"},
+            "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": rxcui}]},
+            "dosageInstruction": [{"timing": {"code": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation", "code": timing}]}},
+                "doseAndRate": [{"doseQuantity": {"value": mg, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}]}]}})
+    };
+    json!({
+        "hook": "order-sign", "hookInstance": "5b3e1d3e-6a3f-4e7c-9a57-0d3f3d6f2a11",
+        "context": {"userId": "Practitioner/drlim", "patientId": "p1",
+            "draftOrders": {"resourceType": "Bundle", "type": "collection",
+                "entry": [order("amlo", "17767", 5, "QD"), order("clari", "21212", 500, "BID")]}},
+        "prefetch": {"patient": {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1964-05-02"}}
+    })
+}
+
 #[tokio::test]
 async fn a_cds_hooks_client_gets_a_critical_card_for_amlodipine_with_clarithromycin_and_feedback_feeds_the_override_rate()
  {
@@ -367,20 +386,7 @@ async fn a_cds_hooks_client_gets_a_critical_card_for_amlodipine_with_clarithromy
         discovery["services"].as_array().unwrap().iter().map(|s| s["hook"].as_str().unwrap()).collect();
     assert_eq!(hooks, ["order-select", "order-sign"]);
 
-    let order = |id: &str, rxcui: &str, mg: u32, timing: &str| {
-        json!({"resource": {"resourceType": "MedicationRequest", "id": id, "status": "draft", "intent": "order",
-            "subject": {"reference": "Patient/p1"},
-            "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": rxcui}]},
-            "dosageInstruction": [{"timing": {"code": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation", "code": timing}]}},
-                "doseAndRate": [{"doseQuantity": {"value": mg, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}]}]}})
-    };
-    let call = json!({
-        "hook": "order-sign", "hookInstance": "5b3e1d3e-6a3f-4e7c-9a57-0d3f3d6f2a11",
-        "context": {"userId": "Practitioner/drlim", "patientId": "p1",
-            "draftOrders": {"resourceType": "Bundle", "type": "collection",
-                "entry": [order("amlo", "17767", 5, "QD"), order("clari", "21212", 500, "BID")]}},
-        "prefetch": {"patient": {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1964-05-02"}}
-    });
+    let call = amlodipine_clarithromycin_sign();
     let doctor = app.token("physician");
     let (status, _, answer) = post_json(&app, &doctor, "/cds-services/rxgate-order-sign", &call, "cds-call-0001").await;
     assert_eq!(status, 200, "{answer}");
@@ -537,4 +543,292 @@ async fn a_med_list_pull_of_5000_active_medications_becomes_the_patients_active_
     assert_eq!(patient.active_medications.len(), 5000);
     assert!(patient.active_medications.iter().all(|m| !m.is_empty()));
     assert!(patient.active_medications.contains(&"atorvastatin".to_string()), "brand Lipitor mapped to its generic");
+}
+
+// ---------------------------------------------------------------------------------------
+// Patient matching, order changes and dispense reversals.
+
+async fn patient_of(app: &TestApp, rx_id: i64) -> rxgate_storage::Patient {
+    let db = app.database().await;
+    let mut tx = db.begin().await.unwrap();
+    let rx = tx.get_prescription(rx_id).await.unwrap();
+    let patient = tx.get_patient(rx.patient_id).await.unwrap();
+    drop(tx);
+    db.close().await;
+    patient
+}
+
+async fn prescription_count(app: &TestApp) -> usize {
+    let queue = body(app.get("/api/v1/pharmacy/queue", Some(&app.token("pharmacist"))).await).await;
+    queue["prescriptions"].as_array().map_or(0, Vec::len)
+}
+
+#[tokio::test]
+async fn a_second_bundle_for_the_same_mrn_lands_on_the_same_patient_and_an_identity_clash_is_refused() {
+    let app = spawn_app_with(&[("RXGATE_JWT_SECRET", SECRET)], &[]);
+    let doctor = app.token("physician");
+    let (status, headers, _) =
+        post_json(&app, &doctor, "/fhir/r4/Bundle", &amlodipine_bundle("ORD-10"), "corr-mpi-0001").await;
+    assert_eq!(status, 201);
+    let first = patient_of(&app, rx_id_of(&headers)).await;
+
+    // A week later: the same MRN, a new penicillin allergy and an active medication.
+    let mut later = amlodipine_bundle("ORD-11");
+    let entries = later["entry"].as_array_mut().unwrap();
+    entries.push(json!({"resource": {"resourceType": "AllergyIntolerance",
+        "clinicalStatus": {"coding": [{"code": "active"}]}, "patient": {"reference": "Patient/p1"},
+        "code": {"text": "penicillin"}}}));
+    entries.push(json!({"resource": {"resourceType": "MedicationStatement", "status": "active",
+        "subject": {"reference": "Patient/p1"}, "medicationCodeableConcept": {"text": "simvastatin"}}}));
+    let (status, headers, answer) = post_json(&app, &doctor, "/fhir/r4/Bundle", &later, "corr-mpi-0002").await;
+    assert_eq!(status, 201, "{answer}");
+    let second = patient_of(&app, rx_id_of(&headers)).await;
+    assert_eq!(second.id, first.id, "same MRN, same patient record");
+    assert!(second.allergies.iter().any(|a| a == "penicillin"), "{:?}", second.allergies);
+    assert!(second.active_medications.iter().any(|m| m == "simvastatin"), "{:?}", second.active_medications);
+
+    // A third bundle repeats neither: nothing the EHR did not refute is forgotten.
+    let (_, headers, _) =
+        post_json(&app, &doctor, "/fhir/r4/Bundle", &amlodipine_bundle("ORD-12"), "corr-mpi-0003").await;
+    let third = patient_of(&app, rx_id_of(&headers)).await;
+    assert_eq!((third.id, third.allergies.clone()), (first.id, second.allergies.clone()));
+
+    // The same MRN with another date of birth is not merged: 409 and nothing is stored.
+    let before = prescription_count(&app).await;
+    let mut clash = amlodipine_bundle("ORD-13");
+    clash["entry"][0]["resource"]["birthDate"] = json!("1971-01-09");
+    let (status, _, outcome) = post_json(&app, &doctor, "/fhir/r4/Bundle", &clash, "corr-mpi-0004").await;
+    assert_eq!(status, 409, "{outcome}");
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    assert!(outcome["issue"][0]["diagnostics"].as_str().unwrap().contains("date of birth"), "{outcome}");
+    assert_eq!(prescription_count(&app).await, before);
+
+    // Another hospital's MRN-1 (other system) is another person.
+    let mut other = amlodipine_bundle("ORD-14");
+    other["entry"][0]["resource"]["identifier"] = json!([{"system": "urn:other-hospital:mrn", "value": "MRN-1"}]);
+    other["entry"][0]["resource"]["birthDate"] = json!("1990-03-03");
+    let (status, headers, _) = post_json(&app, &doctor, "/fhir/r4/Bundle", &other, "corr-mpi-0005").await;
+    assert_eq!(status, 201);
+    let stranger = patient_of(&app, rx_id_of(&headers)).await;
+    assert_ne!(stranger.id, first.id);
+
+    // Identifiers of two different patients in one bundle: refused, not guessed.
+    let mut both = amlodipine_bundle("ORD-15");
+    both["entry"][0]["resource"]["identifier"] = json!([
+        {"system": "urn:ehr:mrn", "value": "MRN-1"}, {"system": "urn:other-hospital:mrn", "value": "MRN-1"}]);
+    both["entry"][0]["resource"].as_object_mut().unwrap().remove("birthDate");
+    let (status, _, outcome) = post_json(&app, &doctor, "/fhir/r4/Bundle", &both, "corr-mpi-0006").await;
+    assert_eq!(status, 409, "{outcome}");
+    assert!(outcome["issue"][0]["diagnostics"].as_str().unwrap().contains("2 different patients"), "{outcome}");
+}
+
+/// The EHR's change of `prior`: amlodipine 5 mg twice a day instead of once.
+fn amlodipine_change(new_order: &str, prior: &str) -> Value {
+    json!({"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+        "identifier": [{"system": "urn:ehr:mr", "value": new_order}],
+        "priorPrescription": {"identifier": {"system": "urn:ehr:mr", "value": prior}},
+        "subject": {"reference": "Patient/p1"},
+        "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "17767"}]},
+        "dosageInstruction": [{"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}},
+            "doseAndRate": [{"doseQuantity": {"value": 5, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}]}]})
+}
+
+async fn rx_json(app: &TestApp, rx_id: i64) -> Value {
+    let queue = body(app.get("/api/v1/pharmacy/queue", Some(&app.token("pharmacist"))).await).await;
+    queue["prescriptions"].as_array().unwrap().iter().find(|r| r["rx_id"] == rx_id).cloned().expect("in the queue")
+}
+
+#[tokio::test]
+async fn a_change_from_the_ehr_replaces_the_order_voids_its_approval_and_cannot_touch_a_dispensed_line() {
+    let app = spawn_app_with(&[("RXGATE_JWT_SECRET", SECRET)], &[]);
+    seed_amlodipine_stock(&app).await;
+    let doctor = app.token("physician");
+    let ph = app.token("pharmacist");
+    let (_, headers, _) =
+        post_json(&app, &doctor, "/fhir/r4/Bundle", &amlodipine_bundle("ORD-20"), "corr-chg-0001").await;
+    let rx_id = rx_id_of(&headers);
+    let base = format!("/api/v1/pharmacy/{rx_id}");
+    let (status, _, _) = post_json(&app, &ph, &format!("{base}/verify"), &json!({}), "corr-chg-0002").await;
+    assert_eq!(status, 200);
+    let decisions = json!({"line_decisions": [{"line_no": 1, "action": "dispense", "reason": "as prescribed"}]});
+    let (status, _, approved) = post_json(&app, &ph, &format!("{base}/approve"), &decisions, "corr-chg-0003").await;
+    assert_eq!(status, 200, "{approved}");
+
+    // The prescriber doubles the frequency in the EHR.
+    let change = amlodipine_change("ORD-20-1b", "ORD-20-1");
+    let (status, _, _) = post_json(&app, &ph, "/fhir/r4/MedicationRequest", &change, "corr-chg-0004").await;
+    assert_eq!(status, 403, "a pharmacist substitutes; only a prescriber changes an order");
+    let (status, headers, answer) =
+        post_json(&app, &doctor, "/fhir/r4/MedicationRequest", &change, "corr-chg-0005").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(rx_id_of(&headers), rx_id);
+    let rx = rx_json(&app, rx_id).await;
+    assert_eq!(rx["status"], "RX_RECEIVED", "verified again before anyone decides: {rx}");
+    assert_eq!(rx["items"][0]["frequency"], "bd");
+    assert_eq!(rx["items"][0]["status"], "HITL_REVIEW", "the approval of the old order is void");
+    // An EHR retry of the same change is answered, not applied twice.
+    let (status, headers, _) = post_json(&app, &doctor, "/fhir/r4/MedicationRequest", &change, "corr-chg-0006").await;
+    assert_eq!((status, headers["x-rxgate-replayed"].to_str().unwrap()), (200, "true"));
+
+    // The audit names the change with the EHR's correlation id.
+    let db = app.database().await;
+    let mut tx = db.begin().await.unwrap();
+    let audit = tx.list_audit_for_rx(&rx_id.to_string()).await.unwrap();
+    drop(tx);
+    db.close().await;
+    let amended = audit.iter().filter(|e| e.action == "line_amended").collect::<Vec<_>>();
+    assert_eq!(amended.len(), 1, "applied once");
+    assert_eq!(amended[0].correlation_id, "corr-chg-0005");
+    assert!(amended[0].after.contains("ORD-20-1b"), "{}", amended[0].after);
+
+    // The new order is verified, approved and dispensed; a change after hand-over is refused.
+    let (status, dispensed) = verify_approve_dispense(&app, rx_id).await;
+    assert_eq!(status, 200, "{dispensed}");
+    let late = amlodipine_change("ORD-20-1c", "ORD-20-1b");
+    let (status, _, outcome) = post_json(&app, &doctor, "/fhir/r4/MedicationRequest", &late, "corr-chg-0007").await;
+    assert_eq!(status, 409, "{outcome}");
+    assert!(outcome["issue"][0]["diagnostics"].as_str().unwrap().contains("already handed over"), "{outcome}");
+    assert_eq!(rx_json(&app, rx_id).await["items"][0]["status"], "DISPENSED");
+
+    // A change of an order nobody sent, and a change inside a bundle, are refused clearly.
+    let unknown = amlodipine_change("ORD-99-1b", "ORD-99-1");
+    let (status, _, _) = post_json(&app, &doctor, "/fhir/r4/MedicationRequest", &unknown, "corr-chg-0008").await;
+    assert_eq!(status, 404);
+    let mut bundle = amlodipine_bundle("ORD-21");
+    bundle["entry"][2]["resource"]["priorPrescription"] = json!({"reference": "MedicationRequest/mr0"});
+    let (status, _, outcome) = post_json(&app, &doctor, "/fhir/r4/Bundle", &bundle, "corr-chg-0009").await;
+    assert_eq!(status, 422, "{outcome}");
+}
+
+#[tokio::test]
+async fn a_reversed_dispense_keeps_its_record_restocks_holds_the_line_and_the_ehr_is_told() {
+    let (url, ehr) = fake_ehr(vec![]).await;
+    let app = app_with_ehr(&url);
+    seed_amlodipine_stock(&app).await;
+    let (_, headers, _) =
+        post_json(&app, &app.token("physician"), "/fhir/r4/Bundle", &amlodipine_bundle("ORD-30"), "corr-rev-0001")
+            .await;
+    let rx_id = rx_id_of(&headers);
+    let (status, dispensed) = verify_approve_dispense(&app, rx_id).await;
+    assert_eq!(status, 200, "{dispensed}");
+    let dispense_id = dispensed["dispense"]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/pharmacy/{rx_id}/reverse-dispense");
+    let request =
+        json!({"line_no": 1, "reason_code": "declined", "reason": "patient already has a supply", "restock": true});
+
+    let (status, _, _) = post_json(&app, &app.token("agent"), &path, &request, "corr-rev-0002").await;
+    assert_eq!(status, 403, "the agent never touches a hand-over");
+    let bad = json!({"line_no": 1, "reason_code": "changed_mind", "reason": "x"});
+    let (status, _, _) = post_json(&app, &app.token("pharmacist"), &path, &bad, "corr-rev-0003").await;
+    assert_eq!(status, 400);
+    let (status, _, reversed) = post_json(&app, &app.token("pharmacist"), &path, &request, "corr-rev-0004").await;
+    assert_eq!(status, 200, "{reversed}");
+    assert_eq!(reversed["reversal"]["dispense_id"], dispense_id);
+    let line = &reversed["lines"][0];
+    assert_eq!(line["status"], "HOLD", "{reversed}");
+
+    // Stock is back; the dispense record is still there, marked reversed; a second reversal is refused.
+    let db = app.database().await;
+    let mut tx = db.begin().await.unwrap();
+    let lot = tx.get_inventory_lot("DEMO-AMLO-5-TAB-BO", "TESTAM1").await.unwrap();
+    let records = tx.list_dispenses(rx_id).await.unwrap();
+    drop(tx);
+    db.close().await;
+    assert_eq!(lot.qty_on_hand, 100, "28 taken, 28 returned sealed");
+    assert_eq!(records.len(), 1, "the dispense record is never deleted");
+    let (status, _, again) = post_json(&app, &app.token("pharmacist"), &path, &request, "corr-rev-0005").await;
+    assert_eq!(status, 409, "{again}");
+
+    // The server's MedicationDispense now says so, and the EHR gets both events in order.
+    let resource =
+        body(app.get(&format!("/fhir/r4/MedicationDispense/{dispense_id}"), Some(&app.token("pharmacist"))).await)
+            .await;
+    assert_eq!(resource["status"], "declined");
+    let received = wait_for("both webhooks", || {
+        let r = ehr.received.lock().unwrap().clone();
+        (r.len() >= 2).then_some(r)
+    })
+    .await;
+    let keys: Vec<&str> = received.iter().map(|r| r.event_key.as_str()).collect();
+    assert_eq!(keys, [format!("DISPENSE:dispense:{dispense_id}"), format!("DISPENSE_REVERSAL:dispense:{dispense_id}")]);
+    assert_eq!(received[0].body["status"], "completed");
+    assert_eq!(received[1].body["status"], "declined");
+    assert!(received.iter().all(|r| r.signature_ok && r.correlation_id == "corr-rev-0001"));
+}
+
+// Two P-384 keys made for this test only (PKCS#8 DER, hex): the EHR's, and a forger's.
+const EHR_KEY: &str = "3081b6020100301006072a8648ce3d020106052b8104002204819e30819b0201010430e170f9e89f5d2664fc382ec7e4ee4d9d37e2347b837b61a560598586450b554d2fd9bd9e506442da8b9f51c34727ed26a16403620004a2ebb9cb38da9d87da0d3091299b954d91f473ff6b4f7867b34fe6dc877205176cf53ec72184f048a349a90221a79ea745953c0185ed9cd551ac2a01ea666acbeb56e16dcca804c0c4f1b93981909e69af44fef0833d9f014d592820a9c5d0c1";
+const FORGER_KEY: &str = "3081b6020100301006072a8648ce3d020106052b8104002204819e30819b0201010430da49311f000c04b74a8dfacab78f72f8b98ade490bee13d7805c4ec36c79b08b5f716c25df77bde9fe5cb018fb8c6cb0a164036200042909c87b2940980ba1eb99c74af27ec48dde4d7b6f3c426fdf899093f92471908376c17988c47c0e1752979dfcaf613f1a0f5f2843097924c3a14c13ba546886e901cd4f241666b2483d7637bcd54f33d70442a9bab7a92d2767ed370a5c52c4";
+const EHR_ISSUER: &str = "https://ehr.hospital.example/cds-client";
+
+/// A CDS client's token as CDS Hooks 2.0 describes it.
+fn client_token(key_hex: &str, kid: &str, iss: &str, aud: &str, lifetime: i64, jti: &str) -> String {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let key = EncodingKey::from_ec_der(&hex::decode(key_hex).unwrap());
+    let mut header = Header::new(Algorithm::ES384);
+    header.kid = Some(kid.into());
+    header.typ = Some("JWT".into());
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({"iss": iss, "sub": "ehr-client-1", "aud": aud, "iat": now, "exp": now + lifetime, "jti": jti});
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+#[tokio::test]
+async fn a_cds_client_token_signed_with_the_ehrs_published_key_gets_cards_and_forged_or_replayed_ones_do_not() {
+    use jsonwebtoken::Algorithm;
+    use jsonwebtoken::jwk::{Jwk, JwkSet};
+    let dir = tempfile::tempdir().unwrap();
+    let ehr_key = jsonwebtoken::EncodingKey::from_ec_der(&hex::decode(EHR_KEY).unwrap());
+    let mut public = Jwk::from_encoding_key(&ehr_key, Algorithm::ES384).unwrap();
+    public.common.key_id = Some("ehr-2026".into());
+    std::fs::write(dir.path().join("ehr-jwks.json"), serde_json::to_string(&JwkSet { keys: vec![public] }).unwrap())
+        .unwrap();
+    let clients = json!({"clients": [{"iss": EHR_ISSUER, "jwks_file": "ehr-jwks.json"}]});
+    let config = dir.path().join("cds-clients.json");
+    std::fs::write(&config, clients.to_string()).unwrap();
+    let app = spawn_app_with(&[("RXGATE_JWT_SECRET", SECRET), ("RXGATE_CDS_CLIENTS", config.to_str().unwrap())], &[]);
+
+    let service = app.url("/cds-services/rxgate-order-sign");
+    let call = amlodipine_clarithromycin_sign();
+    let send = |token: String| {
+        let app = &app;
+        let call = call.clone();
+        async move {
+            let r =
+                app.http.post(app.url("/cds-services/rxgate-order-sign")).bearer_auth(token).json(&call).send().await;
+            let r = r.unwrap();
+            let status = r.status().as_u16();
+            (status, body(r).await)
+        }
+    };
+    let good = client_token(EHR_KEY, "ehr-2026", EHR_ISSUER, &service, 300, "jti-0001");
+    let (status, answer) = send(good.clone()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        answer["cards"].as_array().unwrap().iter().any(|c| c["summary"].as_str().unwrap().contains("clarithromycin"))
+    );
+
+    // The same token again is a replay.
+    let (status, refused) = send(good).await;
+    assert_eq!(status, 401, "{refused}");
+    // Signed by someone else under the EHR's name and key id.
+    let (status, _) = send(client_token(FORGER_KEY, "ehr-2026", EHR_ISSUER, &service, 300, "jti-0002")).await;
+    assert_eq!(status, 401);
+    // An issuer nobody configured, a token for another service, a ten-minute token.
+    let (status, _) = send(client_token(EHR_KEY, "ehr-2026", "https://other.example", &service, 300, "jti-0003")).await;
+    assert_eq!(status, 401);
+    let elsewhere = app.url("/cds-services/rxgate-order-select");
+    let (status, _) = send(client_token(EHR_KEY, "ehr-2026", EHR_ISSUER, &elsewhere, 300, "jti-0004")).await;
+    assert_eq!(status, 401);
+    let (status, _) = send(client_token(EHR_KEY, "ehr-2026", EHR_ISSUER, &service, 600, "jti-0005")).await;
+    assert_eq!(status, 401);
+    // The feedback endpoint takes a token for its service.
+    let feedback =
+        json!({"feedback": [{"card": "c-1", "outcome": "accepted", "outcomeTimestamp": "2026-11-23T10:01:00Z"}]});
+    let token = client_token(EHR_KEY, "ehr-2026", EHR_ISSUER, &service, 300, "jti-0006");
+    let r = app.http.post(app.url("/cds-services/rxgate-order-sign/feedback")).bearer_auth(token).json(&feedback);
+    assert_eq!(r.send().await.unwrap().status().as_u16(), 200);
+    // A CDS client's token opens nothing else.
+    let token = client_token(EHR_KEY, "ehr-2026", EHR_ISSUER, &service, 300, "jti-0007");
+    assert_eq!(app.get("/api/v1/pharmacy/queue", Some(&token)).await.status().as_u16(), 401);
 }

@@ -86,6 +86,7 @@ pub(super) async fn detail(
     let patient_id = out["prescription"]["patient_id"].as_i64().unwrap_or_default();
     let patient = tx.get_patient(patient_id).await?;
     let dispenses = tx.list_dispenses(rx_id).await?;
+    let reversals = tx.list_reversals(rx_id).await?;
     let counselling = tx.latest_counselling(rx_id).await?;
     let explanations = tx.list_explanations(rx_id).await?;
     drop(tx);
@@ -108,8 +109,12 @@ pub(super) async fn detail(
     out["dispenses"] = dispenses
         .iter()
         .map(|d| {
+            let reversed = reversals.iter().find(|r| r.dispense_id == d.id).map(|r| {
+                json!({"reason_code": r.reason_code, "reason": r.reason, "restocked": r.restocked,
+                    "by": r.reversed_by, "at": r.at})
+            });
             json!({"id": d.id, "dispense_id": dispense_label_id(d.id), "line_no": d.line_no, "product": d.product,
-                "lot": d.lot, "quantity": d.quantity, "by": d.dispensed_by, "at": d.at})
+                "lot": d.lot, "quantity": d.quantity, "by": d.dispensed_by, "at": d.at, "reversed": reversed})
         })
         .collect();
     out["counselling_items"] = CounselItem::REQUIRED.iter().map(|i| i.as_str()).collect();

@@ -116,7 +116,8 @@ pub(super) async fn print_label(
     let rx = tx.get_prescription(rx_id).await?;
     let items = tx.list_items(rx_id).await?;
     let patient = tx.get_patient(rx.patient_id).await?;
-    let dispenses = tx.list_dispenses(rx_id).await?;
+    // A reversed hand-over gets no label: the patient does not take that pack home.
+    let dispenses = workflow::active_dispenses(&mut tx, rx_id).await?;
 
     if let Some(line_no) = body.line_no
         && !items.iter().any(|i| i.line_no == line_no)
