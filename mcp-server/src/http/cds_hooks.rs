@@ -4,7 +4,8 @@
 //!
 //! The cards come from the same whole-prescription check as the pharmacy's verification
 //! (`rxgate_checks::verify`) on the draft orders plus the prefetched patient, allergies and
-//! active medications; nothing is stored for a hook call except its feedback.
+//! active medications. A hook call stores only the uuids of the cards it answered (so that
+//! feedback counts only for cards this server issued), never the orders or the patient.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -83,6 +84,9 @@ async fn call(
         selected: &selected,
         unmapped: &unmapped,
     });
+    let mut tx = state.storage.begin().await?;
+    tx.record_cds_cards(&id, &cards.iter().map(|c| c.uuid.clone()).collect::<Vec<_>>()).await?;
+    tx.commit().await?;
     tracing::info!(
         correlation_id,
         service = %id,
@@ -116,6 +120,9 @@ async fn feedback(
             .and_then(|r| r["reason"]["code"].as_str().or_else(|| r["code"].as_str()).map(str::to_string));
         if f.outcome == "overridden" && reason.is_none() {
             return Err(bad(format!("feedback[{i}]: an override needs overrideReason.reason")));
+        }
+        if tx.cds_card_service(&f.card).await?.as_deref() != Some(id.as_str()) {
+            return Err(bad(format!("feedback[{i}].card `{}` is not a card service `{id}` issued", f.card)));
         }
         if tx.insert_cds_feedback(&id, &f.card, &f.outcome, reason.as_deref(), at).await? {
             recorded += 1;

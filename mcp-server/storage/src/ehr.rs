@@ -272,4 +272,34 @@ impl Tx {
         })?;
         Ok(row)
     }
+
+    /// Records the cards a CDS service answered with (a uuid seen before is left as is).
+    pub async fn record_cds_cards(&mut self, service: &str, uuids: &[String]) -> Result<()> {
+        let now = self.now();
+        for uuid in uuids {
+            on_conn!(self, |c| {
+                sqlx::query(
+                    "INSERT INTO cds_cards (uuid, service, issued_at) VALUES ($1, $2, $3) ON CONFLICT (uuid) DO NOTHING",
+                )
+                .bind(uuid)
+                .bind(service)
+                .bind(now)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The service that issued a card, if this server issued it.
+    pub async fn cds_card_service(&mut self, uuid: &str) -> Result<Option<String>> {
+        let found = on_conn!(self, |c| {
+            sqlx::query_scalar::<_, String>("SELECT service FROM cds_cards WHERE uuid = $1")
+                .bind(uuid)
+                .fetch_optional(c)
+                .await
+        })?;
+        Ok(found)
+    }
 }

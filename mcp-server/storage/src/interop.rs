@@ -615,6 +615,10 @@ mod tests {
         assert!(matches!(tx.resolve_mapping("urn:x|B", "x", "analyst").await, Err(Error::Conflict(_))));
         assert_eq!(tx.resolved_mappings().await.expect("resolved").len(), 2);
 
+        tx.record_cds_cards("s", &["u1".to_string(), "u2".to_string()]).await.expect("cards");
+        tx.record_cds_cards("s", &["u1".to_string()]).await.expect("the same card again changes nothing");
+        assert_eq!(tx.cds_card_service("u1").await.expect("card").as_deref(), Some("s"));
+        assert_eq!(tx.cds_card_service("never-issued").await.expect("card"), None);
         let outcome_at = now;
         assert!(tx.insert_cds_feedback("s", "u1", "overridden", Some("will-monitor"), outcome_at).await.expect("fb"));
         assert!(!tx.insert_cds_feedback("s", "u1", "overridden", Some("will-monitor"), outcome_at).await.expect("fb"));

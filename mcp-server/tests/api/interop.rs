@@ -419,9 +419,28 @@ async fn a_cds_hooks_client_gets_a_critical_card_for_amlodipine_with_clarithromy
     let (status, _, _) =
         post_json(&app, &doctor, "/cds-services/rxgate-order-sign/feedback", &overridden, "cds-fb-00001").await;
     assert_eq!(status, 200);
-    let accepted = json!({"feedback": [{"card": "other-card", "outcome": "accepted", "outcomeTimestamp": "2026-11-23T10:01:00Z",
-        "acceptedSuggestions": [{"id": swap["uuid"]}]}]});
-    post_json(&app, &doctor, "/cds-services/rxgate-order-sign/feedback", &accepted, "cds-fb-00002").await;
+    // The next patient's orders: this time the clinician takes the swap.
+    let mut next = amlodipine_clarithromycin_sign();
+    next["hookInstance"] = json!("0f5a7c2e-1d9b-4c1e-8e0a-3b6d2c9f4e77");
+    let (_, _, second) = post_json(&app, &doctor, "/cds-services/rxgate-order-sign", &next, "cds-call-0005").await;
+    let second_card = second["cards"][0]["uuid"].as_str().unwrap().to_string();
+    assert_ne!(second_card, uuid, "a card is per hook instance");
+    let accepted = json!({"feedback": [{"card": second_card, "outcome": "accepted", "outcomeTimestamp": "2026-11-23T10:01:00Z",
+        "acceptedSuggestions": [{"id": second["cards"][0]["suggestions"][0]["uuid"]}]}]});
+    let (status, _, _) =
+        post_json(&app, &doctor, "/cds-services/rxgate-order-sign/feedback", &accepted, "cds-fb-00002").await;
+    assert_eq!(status, 200);
+    // Feedback about a card nobody issued (or issued by the other service) is not counted.
+    let invented = json!({"feedback": [{"card": "6f1c0000-0000-8000-8000-000000000000", "outcome": "accepted",
+        "outcomeTimestamp": "2026-11-23T10:03:00Z"}]});
+    let (status, _, refused) =
+        post_json(&app, &doctor, "/cds-services/rxgate-order-sign/feedback", &invented, "cds-fb-00004").await;
+    assert_eq!(status, 400, "{refused}");
+    let elsewhere =
+        json!({"feedback": [{"card": uuid, "outcome": "accepted", "outcomeTimestamp": "2026-11-23T10:04:00Z"}]});
+    let (status, _, _) =
+        post_json(&app, &doctor, "/cds-services/rxgate-order-select/feedback", &elsewhere, "cds-fb-00005").await;
+    assert_eq!(status, 400);
     let no_reason =
         json!({"feedback": [{"card": uuid, "outcome": "overridden", "outcomeTimestamp": "2026-11-23T10:02:00Z"}]});
     let (status, _, _) =
@@ -823,8 +842,9 @@ async fn a_cds_client_token_signed_with_the_ehrs_published_key_gets_cards_and_fo
     let (status, _) = send(client_token(EHR_KEY, "ehr-2026", EHR_ISSUER, &service, 600, "jti-0005")).await;
     assert_eq!(status, 401);
     // The feedback endpoint takes a token for its service.
+    let card = answer["cards"][0]["uuid"].clone();
     let feedback =
-        json!({"feedback": [{"card": "c-1", "outcome": "accepted", "outcomeTimestamp": "2026-11-23T10:01:00Z"}]});
+        json!({"feedback": [{"card": card, "outcome": "accepted", "outcomeTimestamp": "2026-11-23T10:01:00Z"}]});
     let token = client_token(EHR_KEY, "ehr-2026", EHR_ISSUER, &service, 300, "jti-0006");
     let r = app.http.post(app.url("/cds-services/rxgate-order-sign/feedback")).bearer_auth(token).json(&feedback);
     assert_eq!(r.send().await.unwrap().status().as_u16(), 200);

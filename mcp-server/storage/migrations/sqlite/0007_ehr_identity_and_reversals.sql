@@ -25,3 +25,12 @@ CREATE TABLE dispense_reversals (
     reversed_by TEXT NOT NULL,
     at          TEXT NOT NULL
 );
+
+-- The cards this server issued (uuid and service): feedback is counted only for a card it
+-- gave, so the override rate cannot be skewed by feedback about cards that never existed.
+-- A uuid is stable per hook instance and finding, so a repeated call stores nothing new.
+CREATE TABLE cds_cards (
+    uuid      TEXT PRIMARY KEY,
+    service   TEXT NOT NULL,
+    issued_at TEXT NOT NULL
+);
