@@ -239,18 +239,7 @@ async fn park_on_codes(
 ) -> Result<(InteropEvent, Vec<CodeMapping>), AppError> {
     let mut pending = Vec::new();
     for p in waiting {
-        let m = CodeMapping {
-            key: p.mapping.key.clone(),
-            system: p.mapping.system.clone(),
-            code: p.mapping.code.clone(),
-            display: p.mapping.display.clone(),
-            used_as: p.used_as.as_str().into(),
-            status: "pending".into(),
-            generic: None,
-            resolved_by: None,
-            created_at: tx.now(),
-            resolved_at: None,
-        };
+        let m = pending_mapping(p, tx.now());
         tx.add_pending_mapping(event.id, &m).await?;
         pending.push(m);
     }
@@ -267,6 +256,31 @@ async fn park_on_codes(
         )
         .await?;
     Ok((event, pending))
+}
+
+/// The mapping row of a code that waits for an analyst.
+fn pending_mapping(p: &Pending, now: chrono::DateTime<Utc>) -> CodeMapping {
+    CodeMapping {
+        key: p.mapping.key.clone(),
+        system: p.mapping.system.clone(),
+        code: p.mapping.code.clone(),
+        display: p.mapping.display.clone(),
+        used_as: p.used_as.as_str().into(),
+        status: "pending".into(),
+        generic: None,
+        resolved_by: None,
+        created_at: now,
+        resolved_at: None,
+    }
+}
+
+/// The knowledge snapshot in force and the code maps that go with it, read in a
+/// transaction of their own (for handlers that map codes before they write anything).
+pub(crate) async fn snapshot_and_maps(state: &AppState) -> Result<(Arc<Snapshot>, CodeMaps), AppError> {
+    let snapshot = state.knowledge.current();
+    let mut tx = state.storage.begin_read().await?;
+    let maps = code_maps(&mut tx, &snapshot).await?;
+    Ok((snapshot, maps))
 }
 
 /// What became of a change of an order from the EHR.
@@ -992,19 +1006,7 @@ pub(crate) async fn med_list_pull(
         .await?;
     if new {
         for p in &pending {
-            let m = CodeMapping {
-                key: p.mapping.key.clone(),
-                system: p.mapping.system.clone(),
-                code: p.mapping.code.clone(),
-                display: p.mapping.display.clone(),
-                used_as: p.used_as.as_str().into(),
-                status: "pending".into(),
-                generic: None,
-                resolved_by: None,
-                created_at: tx.now(),
-                resolved_at: None,
-            };
-            tx.add_pending_mapping(event.id, &m).await?;
+            tx.add_pending_mapping(event.id, &pending_mapping(p, tx.now())).await?;
         }
         tx.set_active_medications(patient_id, &names).await?;
     }

@@ -51,10 +51,7 @@ async fn call(
         cds::HookError::UnknownService(_) => AppError::NotFound { message: e.to_string() },
         other => bad(other.to_string()),
     })?;
-    let snapshot = state.knowledge.current();
-    let mut tx = state.storage.begin().await?;
-    let maps = crate::sync::code_maps(&mut tx, &snapshot).await?;
-    drop(tx);
+    let (snapshot, maps) = crate::sync::snapshot_and_maps(&state).await?;
     let today = chrono::Utc::now().date_naive();
     let bundle = cds::intake_bundle(&request);
     let draft = rxgate_interop::intake::read_bundle(&snapshot.registry, &maps, &bundle, today).map_err(|e| {

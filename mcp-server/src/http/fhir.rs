@@ -184,13 +184,9 @@ async fn take_change(
     request: &Value,
 ) -> Response {
     use rxgate_interop::sync::{Direction, EventKind};
-    let snapshot = state.knowledge.current();
-    let maps = match state.storage.begin().await {
-        Ok(mut tx) => match sync::code_maps(&mut tx, &snapshot).await {
-            Ok(maps) => maps,
-            Err(e) => return from_app_error(e),
-        },
-        Err(e) => return from_app_error(e.into()),
+    let (snapshot, maps) = match sync::snapshot_and_maps(state).await {
+        Ok(found) => found,
+        Err(e) => return from_app_error(e),
     };
     let change = match rxgate_interop::intake::read_change(&snapshot.registry, &maps, request) {
         Ok(c) => c,
@@ -256,13 +252,9 @@ async fn take_in(
     bundle: &Bundle,
     payload: &str,
 ) -> Response {
-    let snapshot = state.knowledge.current();
-    let maps = match state.storage.begin().await {
-        Ok(mut tx) => match sync::code_maps(&mut tx, &snapshot).await {
-            Ok(maps) => maps,
-            Err(e) => return from_app_error(e),
-        },
-        Err(e) => return from_app_error(e.into()),
+    let (snapshot, maps) = match sync::snapshot_and_maps(state).await {
+        Ok(found) => found,
+        Err(e) => return from_app_error(e),
     };
     let draft =
         match rxgate_interop::intake::read_bundle(&snapshot.registry, &maps, bundle, chrono::Utc::now().date_naive()) {

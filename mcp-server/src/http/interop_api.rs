@@ -216,10 +216,7 @@ async fn webhook(
                 details: None,
             })?;
             let payload = bundle_value.to_string();
-            let snapshot = state.knowledge.current();
-            let mut tx = state.storage.begin().await?;
-            let maps = sync::code_maps(&mut tx, &snapshot).await?;
-            drop(tx);
+            let (snapshot, maps) = sync::snapshot_and_maps(&state).await?;
             let draft = sync::read_payload(&snapshot, &maps, &payload)
                 .map_err(|message| AppError::BadRequest { message, details: None })?;
             let answer = match sync::intake(&state, &draft, &payload, &ehr, &correlation_id).await? {
@@ -238,10 +235,7 @@ async fn webhook(
                 message: "PRESCRIPTION_CHANGE needs `medication_request`".into(),
                 details: None,
             })?;
-            let snapshot = state.knowledge.current();
-            let mut tx = state.storage.begin().await?;
-            let maps = sync::code_maps(&mut tx, &snapshot).await?;
-            drop(tx);
+            let (snapshot, maps) = sync::snapshot_and_maps(&state).await?;
             let change = rxgate_interop::intake::read_change(&snapshot.registry, &maps, &request)
                 .map_err(|e| AppError::BadRequest { message: e.to_string(), details: None })?;
             let answer = match sync::change_from_ehr(&state, &change, &request.to_string(), &ehr, &correlation_id)
