@@ -91,10 +91,6 @@ async fn step(
     }
 }
 
-fn bad(message: impl Into<String>) -> AppError {
-    AppError::BadRequest { message: message.into(), details: None }
-}
-
 /// Scans `request.barcode` against the line and, on a match, dispenses it in `tx`. Errors
 /// (refusals, stock) leave nothing written; the caller drops `tx`.
 pub(crate) async fn scan_and_dispense(
@@ -135,7 +131,7 @@ pub(crate) async fn scan_and_dispense(
     let expected =
         rxgate_checks::barcode::Expected { gtin: None, product: Some(line.drug_to_dispense().generic.clone()) };
     let scan = crate::wire::barcode::verify(snapshot, barcode, &expected, chrono::Local::now().date_naive())
-        .map_err(|message| bad(format!("`barcode`: {message}")))?;
+        .map_err(|message| AppError::bad_request(format!("`barcode`: {message}")))?;
     let stored_scan = tx
         .insert_barcode_scan(&NewBarcodeScan {
             rx_id,

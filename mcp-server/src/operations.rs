@@ -26,10 +26,6 @@ pub(crate) struct Actor<'a> {
     pub(crate) correlation_id: &'a str,
 }
 
-fn bad(message: impl Into<String>) -> AppError {
-    AppError::BadRequest { message: message.into(), details: None }
-}
-
 pub(crate) fn item_json(item: &PrescriptionItem) -> Value {
     json!({
         "line_no": item.line_no,
@@ -279,7 +275,7 @@ pub(crate) async fn propose(
         details: Some(json!({"known": LineAction::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>()})),
     })?;
     if proposal.line_no == 0 {
-        return Err(bad("`line_no` starts at 1"));
+        return Err(AppError::bad_request("`line_no` starts at 1"));
     }
     let snapshot = knowledge.current();
     let mut tx = storage.begin().await?;

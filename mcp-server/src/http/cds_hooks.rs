@@ -35,10 +35,6 @@ async fn discovery() -> Json<Value> {
     Json(cds::discovery())
 }
 
-fn bad(message: String) -> AppError {
-    AppError::BadRequest { message, details: None }
-}
-
 async fn call(
     State(state): State<AppState>,
     CorrelationId(correlation_id): CorrelationId,
@@ -46,10 +42,10 @@ async fn call(
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
     let request: HookRequest =
-        serde_json::from_slice(&body).map_err(|e| bad(format!("not a CDS Hooks request: {e}")))?;
+        serde_json::from_slice(&body).map_err(|e| AppError::bad_request(format!("not a CDS Hooks request: {e}")))?;
     cds::check_service(&id, &request).map_err(|e| match e {
         cds::HookError::UnknownService(_) => AppError::NotFound { message: e.to_string() },
-        other => bad(other.to_string()),
+        other => AppError::bad_request(other.to_string()),
     })?;
     let (snapshot, maps) = crate::sync::snapshot_and_maps(&state).await?;
     let today = chrono::Utc::now().date_naive();
@@ -106,20 +102,26 @@ async fn feedback(
     let mut recorded = 0;
     for (i, f) in body.feedback.iter().enumerate() {
         if !f.outcome_is_valid() {
-            return Err(bad(format!("feedback[{i}].outcome must be `accepted` or `overridden`, not `{}`", f.outcome)));
+            return Err(AppError::bad_request(format!(
+                "feedback[{i}].outcome must be `accepted` or `overridden`, not `{}`",
+                f.outcome
+            )));
         }
         let at = chrono::DateTime::parse_from_rfc3339(&f.outcome_timestamp)
-            .map_err(|e| bad(format!("feedback[{i}].outcomeTimestamp: {e}")))?
+            .map_err(|e| AppError::bad_request(format!("feedback[{i}].outcomeTimestamp: {e}")))?
             .with_timezone(&chrono::Utc);
         let reason = f
             .override_reason
             .as_ref()
             .and_then(|r| r["reason"]["code"].as_str().or_else(|| r["code"].as_str()).map(str::to_string));
         if f.outcome == "overridden" && reason.is_none() {
-            return Err(bad(format!("feedback[{i}]: an override needs overrideReason.reason")));
+            return Err(AppError::bad_request(format!("feedback[{i}]: an override needs overrideReason.reason")));
         }
         if tx.cds_card_service(&f.card).await?.as_deref() != Some(id.as_str()) {
-            return Err(bad(format!("feedback[{i}].card `{}` is not a card service `{id}` issued", f.card)));
+            return Err(AppError::bad_request(format!(
+                "feedback[{i}].card `{}` is not a card service `{id}` issued",
+                f.card
+            )));
         }
         if tx.insert_cds_feedback(&id, &f.card, &f.outcome, reason.as_deref(), at).await? {
             recorded += 1;

@@ -31,10 +31,6 @@ use crate::auth::{Principal, Role};
 use crate::wire::common::NumberIn;
 use crate::wire::regimen::{FindingOut, RegimenEvalInput, RegimenEvalOutput};
 
-fn bad(message: impl Into<String>) -> AppError {
-    AppError::BadRequest { message: message.into(), details: None }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewOrderIn {
@@ -115,7 +111,9 @@ async fn person(tx: &mut Tx, principal: &Principal, acting_as: Option<&str>) -> 
                     ChemoRole::Supervisor | ChemoRole::Cardiologist | ChemoRole::Nurse | ChemoRole::PharmacyTechnician
                 )
             })
-            .ok_or_else(|| bad("`acting_as` must be supervisor, cardiologist, nurse or pharmacy_technician"))?;
+            .ok_or_else(|| {
+                AppError::bad_request("`acting_as` must be supervisor, cardiologist, nurse or pharmacy_technician")
+            })?;
         if !tx.has_chemo_qualification(&principal.subject, role_name(role)).await? {
             return Err(AppError::Rejected {
                 code: "not_qualified",
@@ -134,8 +132,8 @@ async fn person(tx: &mut Tx, principal: &Principal, acting_as: Option<&str>) -> 
 }
 
 fn q(text: &Option<String>, field: &str) -> Result<rxgate_regimen::Q, AppError> {
-    let t = text.as_deref().ok_or_else(|| bad(format!("`{field}` is required for this action")))?;
-    NumberIn::Text(t.to_string()).parse(field).map(|n| n.into_ratio()).map_err(bad)
+    let t = text.as_deref().ok_or_else(|| AppError::bad_request(format!("`{field}` is required for this action")))?;
+    NumberIn::Text(t.to_string()).parse(field).map(|n| n.into_ratio()).map_err(AppError::bad_request)
 }
 
 fn to_action(a: &ActionIn, by: Person) -> Result<Action, AppError> {
@@ -145,7 +143,7 @@ fn to_action(a: &ActionIn, by: Person) -> Result<Action, AppError> {
             check: match a.check.as_deref() {
                 Some("prescribing") => Check::Prescribing,
                 Some("compounding") => Check::Compounding,
-                _ => return Err(bad("`check` must be prescribing or compounding")),
+                _ => return Err(AppError::bad_request("`check` must be prescribing or compounding")),
             },
             by,
         },
@@ -160,7 +158,7 @@ fn to_action(a: &ActionIn, by: Person) -> Result<Action, AppError> {
         "print_label" => Action::PrintLabel { by },
         "bcma" => Action::Bcma { by, matched: a.matched.unwrap_or(false) },
         "administer" => Action::Administer { by },
-        other => return Err(bad(format!("unknown action `{other}`"))),
+        other => return Err(AppError::bad_request(format!("unknown action `{other}`"))),
     })
 }
 
@@ -233,12 +231,13 @@ pub(super) async fn create_order(
     Json(body): Json<NewOrderIn>,
 ) -> Result<Json<Value>, AppError> {
     if body.patient_id.trim().is_empty() {
-        return Err(bad("`patient_id` is required"));
+        return Err(AppError::bad_request("`patient_id` is required"));
     }
-    let input: RegimenEvalInput = crate::wire::parse_args(body.evaluation.clone()).map_err(bad)?;
+    let input: RegimenEvalInput = crate::wire::parse_args(body.evaluation.clone()).map_err(AppError::bad_request)?;
     let snapshot = app.knowledge.current();
     let today = chrono::Utc::now().date_naive();
-    let out: RegimenEvalOutput = crate::wire::regimen::evaluate(&snapshot, &input, today).map_err(bad)?;
+    let out: RegimenEvalOutput =
+        crate::wire::regimen::evaluate(&snapshot, &input, today).map_err(AppError::bad_request)?;
     let findings = json!({"hard_stops": out.hard_stops, "holds": out.holds});
     let mut tx = app.storage.begin().await?;
     let row = tx
@@ -309,7 +308,7 @@ pub(super) async fn act(
 ) -> Result<Json<Value>, AppError> {
     let id = parse_id(&id)?;
     if body.by.is_some() || body.role.is_some() || body.at.is_some() || body.matched.is_some() {
-        return Err(bad("`by`, `role`, `at` and `matched` are set by the server"));
+        return Err(AppError::bad_request("`by`, `role`, `at` and `matched` are set by the server"));
     }
     let snapshot = app.knowledge.current();
     let lib = crate::wire::regimen::library(&snapshot).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
@@ -319,7 +318,7 @@ pub(super) async fn act(
     let by = person(&mut tx, &principal, body.acting_as.as_deref()).await?;
     if body.action == "bcma" {
         let (Some(wristband), Some(scan), Some(drug)) = (&body.wristband, &body.product_scan, &body.drug) else {
-            return Err(bad("`bcma` needs `wristband`, `product_scan` and `drug`"));
+            return Err(AppError::bad_request("`bcma` needs `wristband`, `product_scan` and `drug`"));
         };
         let expected =
             rxgate_regimen::devices::BcmaExpectation { patient_id: row.patient_id.clone(), drug: drug.clone() };

@@ -13,15 +13,7 @@ use super::middleware::{Caller, CorrelationId};
 use super::{AppError, AppState};
 use crate::dispense::{self, Actors, Outcome, ScanRequest};
 use crate::operations::{self, Actor};
-use crate::workflow::{self, Loaded};
-
-fn bad(message: impl Into<String>) -> AppError {
-    AppError::BadRequest { message: message.into(), details: None }
-}
-
-fn state_json(loaded: &Loaded) -> Value {
-    operations::state_json(loaded)
-}
+use crate::workflow;
 
 /// `POST /api/v1/pharmacy/{rx_id}/verify`: the server runs every check on the stored
 /// prescription (nothing the client sends is taken as a finding), stores the result and
@@ -69,7 +61,7 @@ pub(super) async fn approve(
 ) -> Result<Json<Value>, AppError> {
     let rx_id = workflow::parse_rx_id(&rx_id)?;
     if body.line_decisions.is_empty() {
-        return Err(bad("`line_decisions` must hold at least one decision"));
+        return Err(AppError::bad_request("`line_decisions` must hold at least one decision"));
     }
     let snapshot = app.knowledge.current();
     let mut decisions = Vec::with_capacity(body.line_decisions.len());
@@ -79,10 +71,9 @@ pub(super) async fn approve(
             details: Some(json!({"known": LineAction::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>()})),
         })?;
         let replacement = match &d.replacement {
-            Some(name) => Some(
-                workflow::resolve_drug(&snapshot, name)
-                    .ok_or_else(|| bad(format!("replacement `{name}` is not in the knowledge registry")))?,
-            ),
+            Some(name) => Some(workflow::resolve_drug(&snapshot, name).ok_or_else(|| {
+                AppError::bad_request(format!("replacement `{name}` is not in the knowledge registry"))
+            })?),
             None => None,
         };
         decisions.push((d, action, replacement));
@@ -106,7 +97,7 @@ pub(super) async fn approve(
         tx = next;
     }
     workflow::commit(tx, &mut loaded, &principal, &correlation_id).await?;
-    Ok(Json(state_json(&loaded)))
+    Ok(Json(operations::state_json(&loaded)))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -202,7 +193,7 @@ pub(super) async fn counsel_done(
     let tx = workflow::apply(tx, &mut loaded, &principal, &Command::Close, &correlation_id).await?;
     workflow::commit(tx, &mut loaded, &principal, &correlation_id).await?;
     debug_assert_eq!(loaded.state.status, RxStatus::Closed);
-    Ok(Json(state_json(&loaded)))
+    Ok(Json(operations::state_json(&loaded)))
 }
 
 /// `POST /api/v1/pharmacy/{rx_id}/close` (beyond the contract): closes a prescription the
@@ -220,7 +211,7 @@ pub(super) async fn close(
     let mut loaded = workflow::load(&mut tx, &snapshot, rx_id).await?;
     let tx = workflow::apply(tx, &mut loaded, &principal, &Command::Close, &correlation_id).await?;
     workflow::commit(tx, &mut loaded, &principal, &correlation_id).await?;
-    Ok(Json(state_json(&loaded)))
+    Ok(Json(operations::state_json(&loaded)))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -266,7 +257,7 @@ pub(super) async fn reverse_dispense(
     let reversal =
         tx.reverse_dispense(&dispense, &body.reason_code, body.reason.trim(), body.restock, &principal.subject).await?;
     workflow::commit(tx, &mut loaded, &principal, &correlation_id).await?;
-    let mut out = state_json(&loaded);
+    let mut out = operations::state_json(&loaded);
     out["reversal"] = json!({
         "dispense_id": reversal.dispense_id,
         "reason_code": reversal.reason_code,

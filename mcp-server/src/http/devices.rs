@@ -33,10 +33,6 @@ use crate::auth::Principal;
 use crate::dispense::{self, Actors, Outcome, ScanRequest};
 use crate::workflow;
 
-fn bad(message: impl Into<String>) -> AppError {
-    AppError::BadRequest { message: message.into(), details: None }
-}
-
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ArmBody {
@@ -55,7 +51,9 @@ fn check_workstation(workstation: &str) -> Result<(), AppError> {
     if ok {
         Ok(())
     } else {
-        Err(bad(format!("`workstation`: `{workstation}` is not a workstation id (A-Z a-z 0-9 - _ ., at most 64)")))
+        Err(AppError::bad_request(format!(
+            "`workstation`: `{workstation}` is not a workstation id (A-Z a-z 0-9 - _ ., at most 64)"
+        )))
     }
 }
 
@@ -72,7 +70,7 @@ pub(super) async fn arm(
     let rx_id = workflow::parse_rx_id(&rx_id)?;
     check_workstation(&body.workstation)?;
     if body.quantity == 0 {
-        return Err(bad("`quantity` must be positive"));
+        return Err(AppError::bad_request("`quantity` must be positive"));
     }
     let snapshot = app.knowledge.current();
     let mut tx = app.storage.begin().await?;
@@ -137,7 +135,7 @@ pub(super) struct ScanBody {
 
 fn check_scan_id(scan_id: &str) -> Result<(), AppError> {
     let ok = (8..=64).contains(&scan_id.len()) && scan_id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-    if ok { Ok(()) } else { Err(bad(format!("`scan_id`: `{scan_id}` is not a UUID"))) }
+    if ok { Ok(()) } else { Err(AppError::bad_request(format!("`scan_id`: `{scan_id}` is not a UUID"))) }
 }
 
 /// An answer as stored and sent.
@@ -212,10 +210,10 @@ pub(super) async fn scan(
 ) -> Result<Response, AppError> {
     check_scan_id(&body.scan_id)?;
     if body.scan.is_empty() || body.scan.len() > 512 {
-        return Err(bad("`scan` must hold 1 to 512 characters"));
+        return Err(AppError::bad_request("`scan` must hold 1 to 512 characters"));
     }
     let scanned_at = chrono::DateTime::parse_from_rfc3339(&body.scanned_at)
-        .map_err(|e| bad(format!("`scanned_at`: {e} (RFC 3339 expected)")))?
+        .map_err(|e| AppError::bad_request(format!("`scanned_at`: {e} (RFC 3339 expected)")))?
         .with_timezone(&chrono::Utc);
     let workstation = device.subject.clone();
 
@@ -250,8 +248,8 @@ pub(super) async fn scan(
         return Ok(answer.into_response(false));
     };
 
-    let line_no = u32::try_from(station.line_no).map_err(|_| bad("armed line out of range"))?;
-    let quantity = u32::try_from(station.quantity).map_err(|_| bad("armed quantity out of range"))?;
+    let line_no = u32::try_from(station.line_no).map_err(|_| AppError::bad_request("armed line out of range"))?;
+    let quantity = u32::try_from(station.quantity).map_err(|_| AppError::bad_request("armed quantity out of range"))?;
     let pharmacist = Principal::new(station.armed_by.clone(), Role::Pharmacist);
     let request = ScanRequest {
         rx_id: station.rx_id,
@@ -375,9 +373,9 @@ pub(super) async fn print_job_status(
     Json(body): Json<JobStatusBody>,
 ) -> Result<Json<Value>, AppError> {
     let id = id.parse::<i64>().map_err(|_| AppError::NotFound { message: format!("no print job `{id}`") })?;
-    let status = PrintStatus::parse(&body.status)
-        .filter(|s| *s != PrintStatus::Queued)
-        .ok_or_else(|| bad(format!("`status`: `{}` is not one of printed, fallback_pdf, failed", body.status)))?;
+    let status = PrintStatus::parse(&body.status).filter(|s| *s != PrintStatus::Queued).ok_or_else(|| {
+        AppError::bad_request(format!("`status`: `{}` is not one of printed, fallback_pdf, failed", body.status))
+    })?;
     let mut tx = app.storage.begin().await?;
     let before = tx.get_print_job(id).await.ok().filter(|j| j.workstation == device.subject);
     let job = tx.set_print_job_status(id, &device.subject, status, body.detail.as_deref()).await?;

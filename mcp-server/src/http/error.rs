@@ -149,6 +149,11 @@ impl AppError {
         }
     }
 
+    /// A 400 with only a message: the request itself is wrong and nothing was changed.
+    pub(crate) fn bad_request(message: impl Into<String>) -> AppError {
+        AppError::BadRequest { message: message.into(), details: None }
+    }
+
     /// The error as an MCP tool error's text: the same code and message a REST client
     /// gets, so an assistant can act on it the same way.
     pub(crate) fn tool_message(&self) -> String {

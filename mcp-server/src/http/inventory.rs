@@ -19,10 +19,6 @@ use super::{AppError, AppState};
 use crate::audit::{self, AuditContext, AuditEvent};
 use crate::wire;
 
-fn bad(message: impl Into<String>) -> AppError {
-    AppError::BadRequest { message: message.into(), details: None }
-}
-
 /// The stored lots of a product, in the form the stock rules read.
 async fn lots_of(tx: &mut Tx, code: &str) -> Result<Vec<LotRecord>, AppError> {
     Ok(tx
@@ -119,7 +115,7 @@ pub(super) async fn reorder(
     if let Some(q) = body.quantity
         && q <= 0
     {
-        return Err(bad(format!("`quantity` must be a positive whole number, not {q}")));
+        return Err(AppError::bad_request(format!("`quantity` must be a positive whole number, not {q}")));
     }
     let code = registry.product(product).code.clone();
     let mut tx = state.storage.begin().await?;
@@ -146,7 +142,7 @@ pub(super) async fn reorder(
     let reason = match body.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
         Some(r) => r.to_string(),
         None if stock.reorder => format!("usable stock {} at or below reorder level {level}", stock.qty_on_hand),
-        None => return Err(bad("stock is above its reorder level: say why in `reason`")),
+        None => return Err(AppError::bad_request("stock is above its reorder level: say why in `reason`")),
     };
     let stored = tx
         .insert_reorder(&NewReorder {
