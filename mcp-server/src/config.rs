@@ -56,6 +56,16 @@ pub(crate) struct ServeArgs {
     /// A `Host` accepted on /mcp besides loopback names and the bound address (repeatable).
     #[arg(long = "allow-host", env = "RXGATE_ALLOWED_HOSTS", value_delimiter = ',')]
     pub(crate) allowed_hosts: Vec<String>,
+    /// Longest a request may take, in milliseconds (the change feed and MCP streams, which
+    /// are meant to stay open, are exempt); then 503 `timeout`.
+    #[arg(long, env = "RXGATE_REQUEST_TIMEOUT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) request_timeout_ms: u64,
+    /// Requests handled at once (same exemptions); one more gets 503 `busy` with
+    /// `Retry-After` rather than waiting in an unbounded pile.
+    #[arg(long, env = "RXGATE_MAX_IN_FLIGHT", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_in_flight: u32,
 }
 
 /// `rxgate token` as typed.
@@ -86,6 +96,7 @@ pub(crate) struct Config {
     pub(crate) allowed_origins: Vec<String>,
     pub(crate) allowed_hosts: Vec<String>,
     pub(crate) jwt_secret: JwtSecret,
+    pub(crate) limits: crate::http::Limits,
 }
 
 impl Config {
@@ -106,6 +117,10 @@ impl Config {
             allowed_origins: args.allowed_origins.into_iter().filter(|o| !o.is_empty()).collect(),
             allowed_hosts: args.allowed_hosts.into_iter().filter(|h| !h.is_empty()).collect(),
             jwt_secret,
+            limits: crate::http::Limits::new(
+                std::time::Duration::from_millis(args.request_timeout_ms),
+                args.max_in_flight as usize,
+            ),
         })
     }
 }

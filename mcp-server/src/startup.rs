@@ -81,7 +81,8 @@ impl Application {
         };
         let shutdown = CancellationToken::new();
         crate::sync::spawn_worker(state.clone(), state.sync.clone(), shutdown.child_token());
-        let router = http::router(state, McpOptions { allowed_hosts, shutdown: shutdown.child_token() });
+        let mcp = McpOptions { allowed_hosts, shutdown: shutdown.child_token() };
+        let router = http::router(state, mcp, config.limits.clone());
         Ok(Application { listener, router, address, shutdown, knowledge, knowledge_dir: config.knowledge_dir, storage })
     }
 

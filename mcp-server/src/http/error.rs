@@ -54,6 +54,12 @@ pub(crate) enum AppError {
         message: String,
         details: Option<Value>,
     },
+    /// More requests in flight than the server takes at once: 503, retry shortly.
+    Busy,
+    /// The request ran past its deadline and was abandoned (its transaction rolled back): 503.
+    Timeout {
+        after: std::time::Duration,
+    },
     Internal(anyhow::Error),
 }
 
@@ -66,6 +72,7 @@ impl AppError {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Conflict { .. } | AppError::Rejected { .. } => StatusCode::CONFLICT,
             AppError::Refused(r) => StatusCode::from_u16(r.http_status()).unwrap_or(StatusCode::CONFLICT),
+            AppError::Busy | AppError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -81,6 +88,8 @@ impl AppError {
             AppError::Conflict { .. } => "conflict",
             AppError::Rejected { code, .. } => code,
             AppError::Refused(r) => r.code.as_str(),
+            AppError::Busy => "busy",
+            AppError::Timeout { .. } => "timeout",
             AppError::Internal(_) => "internal",
         }
     }
@@ -142,6 +151,17 @@ impl AppError {
                 (message.clone(), details.clone(), None)
             }
             AppError::Refused(r) => (r.reason.clone(), None, None),
+            AppError::Busy => {
+                ("the server is at its limit of requests in flight; retry in a moment".to_string(), None, None)
+            }
+            AppError::Timeout { after } => (
+                format!(
+                    "the request took longer than {} ms and was abandoned (what it had not committed was rolled back); retry — a dispense with the same idempotency key is recorded once",
+                    after.as_millis()
+                ),
+                None,
+                None,
+            ),
             AppError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "internal error");
                 ("something went wrong".to_string(), None, None)
@@ -174,7 +194,11 @@ impl IntoResponse for AppError {
         if let Some(details) = details {
             body["details"] = details;
         }
+        let busy = matches!(self, AppError::Busy);
         let mut response = (status, Json(json!({ "error": body }))).into_response();
+        if busy {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if let Some(value) = www_authenticate.and_then(|v| HeaderValue::from_str(&v).ok()) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }

@@ -24,6 +24,7 @@ pub(crate) mod explanations;
 mod fhir;
 mod interop_api;
 mod inventory;
+mod limits;
 pub(crate) mod login;
 mod meta;
 mod middleware;
@@ -44,6 +45,7 @@ use crate::telemetry::Metrics;
 
 pub(crate) use api::patient_blocks;
 pub(crate) use error::AppError;
+pub(crate) use limits::Limits;
 pub(crate) use middleware::CorrelationId;
 
 /// Roles that may use the MCP tools. A `device` (scanner) only records scans and an
@@ -108,14 +110,18 @@ fn mcp_service(state: &AppState, options: McpOptions) -> StreamableHttpService<R
     )
 }
 
-pub(crate) fn router(state: AppState, mcp: McpOptions) -> Router {
+pub(crate) fn router(state: AppState, mcp: McpOptions, limits: Limits) -> Router {
     // The console's change feed ends with the server, like the MCP streams.
     let feed_stop = console::FeedStop(mcp.shutdown.clone());
     let mcp_routes = Router::new()
         .route_service("/mcp", mcp_service(&state, mcp))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::guard_mcp));
-    let api_routes = api::routes()
-        .merge(interop_api::api_routes())
+    // Request/response routes get a deadline and share one in-flight cap (inside the
+    // authentication layers: an unauthenticated request is refused before it counts).
+    let limited =
+        |routes: Router<AppState>| routes.layer(axum::middleware::from_fn_with_state(limits.clone(), limits::enforce));
+    let api_routes = limited(api::routes().merge(interop_api::api_routes()))
+        .merge(console::feed_routes())
         .layer(axum::Extension(feed_stop))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate));
 
@@ -127,16 +133,19 @@ pub(crate) fn router(state: AppState, mcp: McpOptions) -> Router {
         .merge(mcp_routes)
         .merge(console::pages())
         // The one API route without a bearer token: it is how a console user gets one.
-        .route("/api/v1/auth/login", post(login::login))
+        .merge(limited(Router::new().route("/api/v1/auth/login", post(login::login))))
         .nest("/api/v1", api_routes)
         // Interoperability (issue 11): FHIR R4 and CDS Hooks at the paths those specs use.
-        .merge(fhir::routes().layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate)))
         .merge(
-            cds_hooks::routes()
+            limited(fhir::routes())
+                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate)),
+        )
+        .merge(
+            limited(cds_hooks::routes())
                 .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate_cds_client)),
         )
         .merge(cds_hooks::public_routes())
-        .merge(interop_api::webhook_routes())
+        .merge(limited(interop_api::webhook_routes()))
         .fallback(meta::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::track))
         .layer(axum::middleware::from_fn(middleware::correlate))

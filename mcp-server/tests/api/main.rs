@@ -14,6 +14,7 @@ mod devices;
 mod explanations;
 mod health;
 mod interop;
+mod limits;
 mod login;
 mod mcp;
 mod queue;

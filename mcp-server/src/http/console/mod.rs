@@ -37,5 +37,9 @@ pub(super) fn api_routes() -> Router<AppState> {
         .route("/pharmacy/stats", guarded(E::Stats, get, stats::stats))
         .route("/pharmacy/{rx_id}", guarded(E::RxDetail, get, detail::detail))
         .route("/pharmacy/{rx_id}/print-label", guarded(E::PrintLabel, post, label::print_label))
-        .route("/events", guarded(E::Events, get, events::events))
+}
+
+/// The change feed: a stream that stays open, so outside the request deadline.
+pub(super) fn feed_routes() -> Router<AppState> {
+    Router::new().route("/events", guarded(Endpoint::Events, get, events::events))
 }
