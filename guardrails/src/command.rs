@@ -65,6 +65,11 @@ pub struct LineDecision {
     pub approved_view_hash: String,
     /// The drug to dispense instead; given exactly when `action` is `substitute`.
     pub replacement: Option<LineDrug>,
+    /// For a substitution: the highest finding on this line with the replacement in the
+    /// original's place, from the server's own check of the whole prescription (`None`:
+    /// clean). A replacement is held to the same policy as the drug it replaces: a
+    /// contraindicated one is refused, a major one needs a written justification.
+    pub replacement_severity: Option<Severity>,
 }
 
 /// A command on one prescription.

@@ -107,6 +107,7 @@
 //!     justification: None,
 //!     approved_view_hash: approval_view_hash(&state, &facts, 1).unwrap(),
 //!     replacement: None,
+//!     replacement_severity: None,
 //! };
 //! let refusal = decide(&state, &agent, &Command::LineDecision(decision.clone()), &facts).unwrap_err();
 //! assert_eq!((refusal.http_status(), refusal.code.as_str()), (403, "role_not_allowed"));

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use rxgate_knowledge::Severity;
 use serde_json::{Value, json};
 
 use crate::approval::{approval_view_hash, check_action_for_finding, needs_justification, unknown_line};
@@ -459,6 +460,29 @@ fn line_decision(state: &RxState, principal: &Principal, d: &LineDecision, facts
         }
         (_, None) => None,
     };
+    if let Some(r) = &replacement {
+        match d.replacement_severity {
+            Some(Severity::Contraindicated) => {
+                return Err(Refusal::new(
+                    RefusalCode::Contraindicated,
+                    format!(
+                        "the replacement {} is contraindicated for this patient or with the other medicines on line {}; choose another or cancel",
+                        r.generic, d.line_no
+                    ),
+                ));
+            }
+            Some(Severity::Major) if justification.is_none() => {
+                return Err(Refusal::new(
+                    RefusalCode::JustificationRequired,
+                    format!(
+                        "the replacement {} has a major finding on line {}: substituting it needs a written justification",
+                        r.generic, d.line_no
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
     let to_dispense: Option<&LineDrug> = match d.action {
         LineAction::Dispense => Some(&line.drug),
         LineAction::Substitute => replacement.as_ref(),

@@ -81,6 +81,7 @@ fn decision(state: &RxState, facts: &Facts, line_no: u32, action: LineAction) ->
             .then(|| "benefit outweighs risk; amlodipine dose halved, BP monitored".into()),
         approved_view_hash: approval_view_hash(state, facts, line_no).unwrap_or_default(),
         replacement: (action == LineAction::Substitute).then(|| drug("fluconazole", &["azole_antifungal"])),
+        replacement_severity: None,
     }
 }
 
@@ -598,6 +599,26 @@ fn reversing_needs_a_pharmacist_a_reason_and_a_dispensed_line_before_close() {
         decide(&closed, &pharmacist(), &reverse("late"), &facts()).unwrap_err().code,
         RefusalCode::IllegalTransition
     );
+}
+
+#[test]
+fn a_replacement_is_held_to_the_policy_of_the_drug_it_replaces() {
+    let s = state_with("APPROVED CANCELLED HITL_REVIEW");
+    let substitute = |severity: Option<Severity>, justified: bool| {
+        let mut d = decision(&s, &facts(), 3, LineAction::Substitute);
+        d.replacement_severity = severity;
+        d.justification = justified.then(|| "fluconazole interaction reviewed with the prescriber".into());
+        Command::LineDecision(d)
+    };
+    let refusal = decide(&s, &pharmacist(), &substitute(Some(Severity::Contraindicated), true), &facts()).unwrap_err();
+    assert_eq!(refusal.code, RefusalCode::Contraindicated);
+    assert!(refusal.reason.contains("fluconazole"), "{}", refusal.reason);
+    let refusal = decide(&s, &pharmacist(), &substitute(Some(Severity::Major), false), &facts()).unwrap_err();
+    assert_eq!(refusal.code, RefusalCode::JustificationRequired);
+    for (severity, justified) in [(Some(Severity::Major), true), (Some(Severity::Moderate), false), (None, false)] {
+        let t = decide(&s, &pharmacist(), &substitute(severity, justified), &facts()).unwrap();
+        assert_eq!(t.state.line(3).unwrap().status, LineStatus::Substituted, "{severity:?}");
+    }
 }
 
 /// One command of each kind, valid for the state where it makes sense.

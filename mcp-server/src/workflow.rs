@@ -300,6 +300,32 @@ pub(crate) async fn commit(
     Ok(())
 }
 
+/// The highest finding on `line_no` if `generic` replaced its drug: the whole prescription
+/// checked again (interactions with the other lines and active medicines, allergies,
+/// duplication, halal, patient state). The original's dose is left out: it was written for
+/// the original drug, and the replacement's dose is the label's, not this order's.
+pub(crate) fn severity_with_replacement(
+    snapshot: &Snapshot,
+    loaded: &Loaded,
+    line_no: u32,
+    generic: &str,
+    today: chrono::NaiveDate,
+) -> Result<Option<Severity>, AppError> {
+    let mut input = loaded.verify_input.clone();
+    for item in input["items"].as_array_mut().into_iter().flatten() {
+        if item["line_no"].as_u64() == Some(u64::from(line_no)) {
+            item["drug"] = json!(generic);
+            item["dose"] = Value::Null;
+        }
+    }
+    let input: wire::verify::VerifyInput =
+        wire::parse_args(input).map_err(|e| internal(format!("stored prescription: {e}")))?;
+    let rx = wire::verify::request(&input)
+        .map_err(|message| AppError::bad_request(format!("the stored prescription: {message}")))?;
+    let v = rxgate_checks::verify::verify(&snapshot.registry, &rx, today);
+    Ok(v.lines.iter().find(|l| l.line_no == line_no).and_then(|l| l.highest_severity))
+}
+
 /// The server's own run of `verify_prescription` on the stored prescription, the gate's
 /// summary of it, and the result as stored and answered.
 pub(crate) struct ServerVerification {

@@ -85,6 +85,16 @@ pub(super) async fn approve(
             Some(h) => h.clone(),
             None => approval_view_hash(&loaded.state, &loaded.facts, d.line_no).map_err(AppError::Refused)?,
         };
+        let replacement_severity = match &replacement {
+            Some(r) => workflow::severity_with_replacement(
+                &snapshot,
+                &loaded,
+                d.line_no,
+                &r.generic,
+                chrono::Utc::now().date_naive(),
+            )?,
+            None => None,
+        };
         let command = Command::LineDecision(LineDecision {
             line_no: d.line_no,
             action,
@@ -92,6 +102,7 @@ pub(super) async fn approve(
             justification: d.justification.clone(),
             approved_view_hash: view_hash,
             replacement,
+            replacement_severity,
         });
         let next = workflow::apply(tx, &mut loaded, &principal, &command, &correlation_id).await?;
         tx = next;

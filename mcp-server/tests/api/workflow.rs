@@ -249,6 +249,26 @@ async fn rxgate_audit_verify_detects_a_tampered_row() {
 }
 
 #[tokio::test]
+async fn a_substitute_is_checked_like_the_drug_it_replaces() {
+    // Simvastatin + clarithromycin: the pharmacist substitutes the macrolide. Erythromycin
+    // would be as contraindicated with simvastatin as clarithromycin is; azithromycin is not.
+    let app = demo_app();
+    let rx = rx_with(&app, &["simvastatin", "clarithromycin"]).await;
+    let ph = app.token("pharmacist");
+    let base = format!("/api/v1/pharmacy/{rx}");
+    let (status, _) = post(&app, &ph, &format!("{base}/verify"), &json!({})).await;
+    assert_eq!(status, 200);
+    let swap = |to: &str| json!({"line_decisions": [{"line_no": 2, "action": "substitute", "reason": "CYP3A4 interaction", "replacement": to}]});
+    let (status, refused) = post(&app, &ph, &format!("{base}/approve"), &swap("erythromycin")).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("contraindicated")), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("erythromycin"), "{refused}");
+    let (status, approved) = post(&app, &ph, &format!("{base}/approve"), &swap("azithromycin")).await;
+    assert_eq!(status, 200, "{approved}");
+    assert_eq!(approved["lines"][1]["status"], "SUBSTITUTED", "{approved}");
+    assert_eq!(approved["lines"][1]["replacement"], "azithromycin");
+}
+
+#[tokio::test]
 async fn a_contraindicated_line_is_never_approved_for_dispense_and_a_refusal_changes_nothing() {
     let app = demo_app();
     let rx = rx_with(&app, &["simvastatin", "clarithromycin"]).await;
