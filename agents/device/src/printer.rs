@@ -36,7 +36,10 @@ pub fn spool_pdf(spool: &Path, job_id: i64, zpl: &str, why: &str) -> std::io::Re
     std::fs::create_dir_all(spool)?;
     let mut lines = pdf::zpl_fields(zpl);
     lines.push(format!("print job {job_id}; label printer failed: {why}"));
-    let bytes = pdf::label_pdf("rxgate label (printer fallback)", &lines);
+    // A barcode that does not encode (it always does for ids the server prints) leaves the
+    // human-readable id, which is among the lines.
+    let symbol = pdf::zpl_barcode(zpl).and_then(|payload| rxgate_label::code128(&payload).ok());
+    let bytes = pdf::label_pdf("rxgate label (printer fallback)", &lines, symbol.as_ref());
     let path = spool.join(format!("job-{job_id}.pdf"));
     let tmp = spool.join(format!(".job-{job_id}.pdf.tmp"));
     std::fs::write(&tmp, bytes)?;
