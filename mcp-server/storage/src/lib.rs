@@ -107,7 +107,7 @@ pub use connect::{Backend, Storage, StorageConfig, Tx, truncate_to_micros};
 pub use devices::{DeviceScan, NewDeviceScan, PrintJob, PrintStatus, ScanOutcome, ScanStation};
 pub use dispensing::{BarcodeScan, DispenseOutcome, DispenseRecord, InventoryLot, NewBarcodeScan, NewDispense};
 pub use error::{Error, Result};
-pub use explanations::{Explanation, NewExplanation};
+pub use explanations::{Explanation, NewExplanation, PutOutcome};
 pub use interop::{CodeMapping, EventDelivery, EventFilter, InteropCounts, InteropEvent, NewInteropEvent};
 pub use patients::{NewPatient, Patient};
 pub use prescriptions::{NewItem, NewPrescription, Prescription, PrescriptionItem, QueueFilter};
