@@ -31,8 +31,9 @@ struct Cli {
     /// One pass over the queue, then exit.
     #[arg(long)]
     once: bool,
-    /// Pause between passes, in milliseconds. Each pass is an audited queue read, so this
-    /// is not set lower than a pharmacist would notice.
+    /// How often the queue is read, in milliseconds: the pause between passes, and the pace
+    /// of the reads between model calls while the model works through a backlog. Each read
+    /// is audited, so this is not set lower than a pharmacist would notice.
     #[arg(long, default_value_t = 3000)]
     interval_ms: u64,
     /// Languages the model writes (comma-separated, `none` for templates only); the others
@@ -118,7 +119,12 @@ async fn connect(cli: &Cli) -> anyhow::Result<Connection> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = AgentConfig { models: models(&cli)?, tokens_per_rx: cli.tokens_per_rx, ..AgentConfig::default() };
+    let config = AgentConfig {
+        models: models(&cli)?,
+        tokens_per_rx: cli.tokens_per_rx,
+        poll_interval: Duration::from_millis(cli.interval_ms),
+        ..AgentConfig::default()
+    };
     let mcp = connect(&cli).await?;
     eprintln!("rxgate-explainer: connected to {} at {}", mcp.server, cli.server);
     let mut agent = Agent::new(mcp, Rest::new(&cli.server, &cli.token), config);
@@ -136,10 +142,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let t = agent.total;
     eprintln!(
-        "rxgate-explainer: {} prescriptions explained, {} explanations stored ({} model-written, {} fallbacks), \
-         {:.1} generated tokens per prescription",
+        "rxgate-explainer: {} prescriptions explained, {} explanations stored, {} templates upgraded to model text \
+         ({} model-written, {} fallbacks), {:.1} generated tokens per prescription",
         t.prescriptions,
         t.stored,
+        t.upgraded,
         t.from_model,
         t.fallbacks,
         t.tokens_per_prescription()
