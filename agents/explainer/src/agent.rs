@@ -36,9 +36,9 @@ pub struct AgentConfig {
     pub tokens_per_rx: u32,
     /// Below this many tokens left, a model call could not finish a sentence: template.
     pub min_tokens_per_call: u32,
-    /// How often the queue is read. While the model works through a backlog, the queue is
-    /// read again between model calls at this pace, so a prescription verified meanwhile
-    /// gets its templates without waiting for the backlog.
+    /// How often the queue is read. The model's work does not hold it up: while a model
+    /// call runs, the queue is still read at this pace, so a prescription verified meanwhile
+    /// gets its templates without waiting for the model.
     pub poll_interval: Duration,
 }
 
@@ -153,7 +153,8 @@ impl Agent {
         self.templates_for_queue(stats).await?;
         while let Some((rx_id, finding, language, audience)) = self.next_model_call() {
             if self.last_poll.is_none_or(|at| at.elapsed() >= self.config.poll_interval) {
-                // The call picked may belong to a verification that is no longer the latest.
+                // Due anyway; and the call picked may belong to a verification that is no
+                // longer the latest.
                 self.templates_for_queue(stats).await?;
                 continue;
             }
@@ -316,22 +317,30 @@ impl Agent {
         let request =
             ExplainRequest { facts: finding.facts.clone(), language, audience, prompt_version: model.prompt_version };
         let explainer = model.explainer.clone();
-        // llama.cpp decoding is CPU-bound: off the async runtime.
-        let explanation = tokio::task::spawn_blocking(move || explainer.explain_capped(&request, tokens_left))
-            .await
-            .context("explainer thread")?;
+        // llama.cpp decoding is CPU-bound: off the async runtime. A call can take from a
+        // second to half a minute on a busy machine; the queue is read meanwhile, so a
+        // prescription verified now gets its templates without waiting for this call.
+        let mut call = tokio::task::spawn_blocking(move || explainer.explain_capped(&request, tokens_left));
+        let explanation = loop {
+            let next_poll =
+                self.config.poll_interval.saturating_sub(self.last_poll.map_or(Duration::ZERO, |at| at.elapsed()));
+            tokio::select! {
+                done = &mut call => break done.context("explainer thread")?,
+                () = tokio::time::sleep(next_poll) => self.templates_for_queue(stats).await?,
+            }
+        };
         let tokens = explanation.meta.generated_tokens;
         stats.model_calls += 1;
         stats.generated_tokens += u64::from(tokens);
         let key = key_of(&finding, language, audience);
-        if let Some(work) = self.work.get_mut(&rx_id) {
+        if let Some(work) = self.work.get_mut(&rx_id).filter(|w| w.verification_id == verification_id) {
             work.tokens_used = work.tokens_used.saturating_add(tokens);
         }
         if explanation.meta.source != Source::Llm {
             // The agent's guard refused the text (reasons logged by the explainer): the
             // template already stored stays.
             stats.fallbacks += u32::from(tokens > 0);
-            self.remember(rx_id, key, false);
+            self.remember(rx_id, verification_id, key, false);
             return Ok(());
         }
         let outcome = self.post(rx_id, verification_id, &finding, &explanation).await?;
@@ -356,16 +365,20 @@ impl Agent {
             }
             PostOutcome::Stale(message) => {
                 tracing::info!(rx_id, %message, "verified again meanwhile; the next read explains the new one");
-                self.work.remove(&rx_id);
+                if self.work.get(&rx_id).is_some_and(|w| w.verification_id == verification_id) {
+                    self.work.remove(&rx_id);
+                }
                 return Ok(());
             }
         };
-        self.remember(rx_id, key, from_model);
+        self.remember(rx_id, verification_id, key, from_model);
         Ok(())
     }
 
-    fn remember(&mut self, rx_id: i64, key: Key, from_model: bool) {
-        if let Some(work) = self.work.get_mut(&rx_id) {
+    /// Records the model's answer for a slot, unless the prescription was verified again
+    /// while the model wrote (the new verification's slots are new work).
+    fn remember(&mut self, rx_id: i64, verification_id: i64, key: Key, from_model: bool) {
+        if let Some(work) = self.work.get_mut(&rx_id).filter(|w| w.verification_id == verification_id) {
             if from_model {
                 work.from_model.insert(key.clone());
             }

@@ -15,8 +15,9 @@
 //!    model rephrases the template (languages with a model only, within the token budget),
 //!    the agent's guard checks it, and the server — guarding it again against its own stored
 //!    verification — replaces the template with it. A slot the model has tried is not tried
-//!    again, whatever the answer. Between model calls the queue is read again (at the poll
-//!    interval), so templates for a newly verified prescription never wait for the backlog.
+//!    again, whatever the answer. While the model writes, the queue is still read at the poll
+//!    interval, so templates for a newly verified prescription wait neither for the backlog
+//!    nor for the model call in progress.
 //!
 //! A pharmacist never waits for this agent: verification answers at once and explanations
 //! follow. The model's work per prescription is capped ([`AgentConfig::tokens_per_rx`]).
