@@ -23,6 +23,7 @@
 //! follow. The model's work per prescription is capped ([`AgentConfig::tokens_per_rx`]).
 
 pub mod agent;
+pub mod faithfulness;
 pub mod server;
 
 pub use agent::{Agent, AgentConfig, PassStats};
