@@ -4,9 +4,12 @@
 //! child process, connects with rmcp's client, lists the tools, calls them for every case,
 //! judges each result ([`judge`]), prints a per-category table ending with the line
 //! `N passed, M failed`, and writes `index.html` and `results.json`. A suite whose tool the
-//! server does not list is skipped with a reason, never counted as passed.
+//! server does not list is skipped with a reason, never counted as passed. The explanation
+//! quality section ([`explanations`]) runs the local model out of process, in
+//! `rxgate-explainer`, because this binary links no model.
 
 pub mod client;
+pub mod explanations;
 pub mod judge;
 pub mod prescription;
 pub mod report;
@@ -15,6 +18,7 @@ pub mod suite;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -35,6 +39,18 @@ pub struct EvalArgs {
     /// bearer token from $RXGATE_TOKEN, e.g. `rxgate token --role agent --sub evals`).
     #[arg(long, conflicts_with = "server_bin")]
     pub server_url: Option<String>,
+    /// Findings of the labelled set the local model explains for the explanation quality
+    /// section (each in English and Malay); 0 skips it. About 1 s per explanation on an idle
+    /// 2-core machine.
+    #[arg(long, default_value_t = 24)]
+    pub explain_sample: usize,
+    /// No model call of the explanation quality section starts after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    pub explain_budget_secs: u64,
+    /// The `rxgate-explainer` binary that runs the model (default: $RXGATE_EXPLAINER_BIN,
+    /// else the one beside the server binary).
+    #[arg(long)]
+    pub explainer_bin: Option<PathBuf>,
 }
 
 /// Resolves where the server is: `--server-url`, `--server-bin`, `$RXGATE_BIN`, else an
@@ -66,18 +82,33 @@ pub fn run_blocking(suites: &[suite::Suite], target: &ServerTarget, progress: bo
 }
 
 /// The whole command: runs, prints the table and the closing line, writes the report.
-/// Exit code 1 on any critical miss.
+/// Exit code 1 on any critical miss, or on any guard escape in the explanation quality
+/// section.
 pub fn run_cli(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let suites = suite::select(&args.suites)?;
     let target = server_target(&args)?;
-    let run = run_blocking(&suites, &target, true)?;
+    let mut run = run_blocking(&suites, &target, true)?;
+    let beside = match &target {
+        ServerTarget::ChildProcess(bin) => Some(bin.clone()),
+        ServerTarget::StreamableHttp(_) => std::env::current_exe().ok(),
+    };
+    eprintln!("explanation quality: running the local model on {} findings…", args.explain_sample);
+    let quality = explanations::measure(&explanations::QualityConfig {
+        sample: args.explain_sample,
+        time_budget: Duration::from_secs(args.explain_budget_secs),
+        explainer: explanations::find_explainer(args.explainer_bin.as_deref(), beside.as_deref()),
+    });
+    let escapes = quality.guard_escapes();
+    run.explanation_quality = Some(quality);
     let rows = report::category_rows(&run.results);
     let total = report::totals(&rows);
     print!("{}", report::table(&rows));
     for s in run.suites.iter().filter(|s| s.skipped.is_some()) {
         println!("skipped {} ({} cases): {}", s.meta.id, s.cases, s.skipped.as_deref().unwrap_or_default());
     }
-    println!("explanation quality: pending (needs the local model, issue 7)");
+    if let Some(q) = &run.explanation_quality {
+        print!("{}", explanations::table(q));
+    }
     report::write_report(&args.report, &run, &rows)?;
     println!("report: {}", args.report.join("index.html").display());
     if total.critical_misses > 0 {
@@ -88,5 +119,6 @@ pub fn run_cli(args: EvalArgs) -> anyhow::Result<ExitCode> {
         }
     }
     println!("{} passed, {} failed", total.passed(), total.failed());
-    Ok(if total.critical_misses > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    // A low faithful rate is a figure; an unfaithful text the guard let through is a bug.
+    Ok(if total.critical_misses > 0 || escapes > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

@@ -7,6 +7,7 @@ use anyhow::Context;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::explanations::ExplanationQuality;
 use crate::judge::Outcome;
 use crate::run::{CaseResult, EVAL_TODAY, EvalRun};
 
@@ -180,11 +181,83 @@ pub fn json_report(run: &EvalRun, rows: &[CategoryRow]) -> serde_json::Value {
         "totals": total,
         "suites": run.suites,
         "cases": run.results,
-        "explanation_quality": {
-            "status": "pending",
-            "reason": "needs the local explanation model (issue 7), not built yet; no figure is reported until it exists",
-        },
+        "explanation_quality": quality(run),
     })
+}
+
+/// The explanation quality section, or why this run has none.
+fn quality(run: &EvalRun) -> ExplanationQuality {
+    run.explanation_quality
+        .clone()
+        .unwrap_or_else(|| ExplanationQuality::skipped("not run: this run measured the safety suites only"))
+}
+
+/// The explanation quality section of the HTML report.
+fn quality_html(q: &ExplanationQuality) -> String {
+    let mut h = String::from("<h2>Explanation quality</h2>");
+    if !q.measured() {
+        let _ = write!(
+            h,
+            "<div class=\"pending\"><strong>skipped — no faithful rate reported.</strong> {}</div>",
+            esc(q.reason.as_deref().unwrap_or("no reason given"))
+        );
+        return h;
+    }
+    let _ = write!(
+        h,
+        "<p>The local model <code>{}</code> rephrased the vetted template of {} findings sampled evenly from the \
+         labelled set of {} registry findings (interactions, allergies, halal flags; {}), greedy, at most {} tokens \
+         each. <em>Faithful</em> is the share of its texts the explanation guard accepted (no number, unit, dose, drug \
+         or severity outside the facts, no instruction, no contradicted mechanism, the right language, a closed \
+         vocabulary); a rejected text is never shown — the template is. <em>Server accepts</em> counts the faithful \
+         texts the server's own check (without the template as reference) accepts too. {:.0} s in all.</p>",
+        esc(q.model.as_deref().unwrap_or("?")),
+        q.sample,
+        q.labelled_set,
+        esc(q.audiences.as_deref().unwrap_or("pharmacist and patient")),
+        q.max_tokens,
+        q.seconds
+    );
+    h.push_str(
+        "<table><tr><th class=\"l\">language</th><th>prompt</th><th>explained</th><th>faithful</th><th>rate</th>\
+         <th>server accepts</th><th>tokens per text</th><th>seconds per text</th><th class=\"l\">rejected texts by reason (a text may have several)</th></tr>",
+    );
+    for l in &q.languages {
+        let per = |v: f64| if l.explained > 0 { format!("{:.1}", v / f64::from(l.explained)) } else { "—".into() };
+        let reasons: Vec<String> = l.rejections.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+        let _ = write!(
+            h,
+            "<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+            esc(&l.language),
+            esc(&l.prompt_version),
+            l.explained,
+            l.faithful,
+            pct(l.rate),
+            l.server_accepted,
+            per(l.generated_tokens as f64),
+            per(l.seconds),
+            esc(&reasons.join("; "))
+        );
+    }
+    h.push_str("</table>");
+    if q.stopped_early {
+        let _ = write!(
+            h,
+            "<p>The {} s budget ran out before every sampled finding was explained: the rates cover the texts in the \
+             table.</p>",
+            q.time_budget_seconds
+        );
+    }
+    if q.guard_escapes() > 0 {
+        h.push_str(
+            "<p class=\"crit\">Guard bug: accepted texts with a number or drug name that is not in the facts:</p><ul>",
+        );
+        for e in q.languages.iter().flat_map(|l| &l.guard_escapes) {
+            let _ = write!(h, "<li><pre>{}</pre></li>", esc(&e.to_string()));
+        }
+        h.push_str("</ul>");
+    }
+    h
 }
 
 /// The value without nulls and empty lists: what a case states, not every field it could.
@@ -358,11 +431,7 @@ pub fn html_report(run: &EvalRun, rows: &[CategoryRow]) -> String {
         }
         h.push_str("</table>");
     }
-    h.push_str(
-        "<h2>Explanation quality</h2><div class=\"pending\"><strong>pending</strong> — the faithfulness of the local \
-         model's explanations (English and Malay; no number, dose or drug that is not in the facts) is measured once \
-         the local model exists (issue 7). No figure is reported until then.</div>",
-    );
+    h.push_str(&quality_html(&quality(run)));
     h.push_str(
         "<h2>For comparison</h2><ul><li>Leapfrog CPOE test: hospitals caught 53.9% (2009) → 65.6% (2018) of potentially \
          harmful orders; basic categories 85.6%, advanced 46.1% in 2018 (Classen et al., JAMA Netw Open 2020;3:e205547).</li>\

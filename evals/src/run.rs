@@ -73,6 +73,8 @@ pub struct EvalRun {
     pub suites: Vec<SuiteRun>,
     /// Cases in order.
     pub results: Vec<CaseResult>,
+    /// The local model's faithful rates; `None` when this run did not look (suites only).
+    pub explanation_quality: Option<crate::explanations::ExplanationQuality>,
 }
 
 fn result_row(meta: &SuiteMeta, case: &Case, judgement: Option<Judgement>, skipped: Option<String>) -> CaseResult {
@@ -119,6 +121,7 @@ pub async fn run_suites(conn: &Connection, suites: &[Suite], show_progress: bool
         knowledge: None,
         suites: Vec::new(),
         results: Vec::new(),
+        explanation_quality: None,
     };
     for suite in suites {
         let meta = &suite.suite;

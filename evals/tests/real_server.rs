@@ -86,9 +86,11 @@ fn a_small_suite_runs_through_the_real_rxgate_mcp() {
     let dir = tempfile::tempdir().unwrap();
     report::write_report(dir.path(), &run, &rows).unwrap();
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
-    assert!(html.contains("<svg") && html.contains("pending"));
+    assert!(html.contains("<svg") && html.contains("Explanation quality"));
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap()).unwrap();
-    assert_eq!(json["explanation_quality"]["status"], "pending");
+    // Suites only: the section says it did not run, and gives no rate.
+    assert_eq!(json["explanation_quality"]["status"], "skipped");
+    assert!(json["explanation_quality"]["languages"].as_array().unwrap().is_empty());
     assert_eq!(json["skipped"], 1);
 }

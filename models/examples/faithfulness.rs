@@ -9,12 +9,10 @@
 //! ```
 //! `RXGATE_MODEL` picks the GGUF file (default: SmolLM2-135M-Instruct Q4_1).
 
-#[path = "../tests/support/dataset.rs"]
-mod dataset;
-
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use rxgate_models::labelled_set as dataset;
 use rxgate_models::llama::LlamaGenerator;
 use rxgate_models::{
     Audience, ExplainRequest, Explainer, GuardedExplainer, Language, ModelConfig, PromptVersion, Source,

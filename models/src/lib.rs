@@ -28,6 +28,8 @@
 mod config;
 mod explainer;
 mod guarded;
+#[cfg(feature = "labelled-set")]
+pub mod labelled_set;
 mod lexicon;
 #[cfg(feature = "llama")]
 pub mod llama;

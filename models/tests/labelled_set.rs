@@ -1,9 +1,7 @@
 //! The labelled set itself: enough findings, and every template text of every finding
 //! passes the guard (the template is the fallback, so a guard that rejects it is wrong).
 
-#[path = "support/dataset.rs"]
-mod dataset;
-
+use rxgate_models::labelled_set as dataset;
 use rxgate_models::{Audience, Language, bundled_lexicon, check_explanation, render_template};
 
 #[test]

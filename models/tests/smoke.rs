@@ -3,9 +3,7 @@
 //! Skips, saying so, when the model file is absent (run `scripts/setup` to fetch it) or the
 //! crate was built without the `llama` feature.
 
-#[path = "support/dataset.rs"]
-mod dataset;
-
+use rxgate_models::labelled_set as dataset;
 use rxgate_models::{
     Audience, Availability, ExplainRequest, Explainer, FindingDetail, Language, Mechanism, ModelConfig, PromptVersion,
     Source, TemplateExplainer, bundled_lexicon, check_explanation, load_explainer, render_template,

@@ -7,8 +7,13 @@ use serde_json::Value;
 /// What the server answered to a posted explanation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PostOutcome {
-    /// Stored (201), or stored before (200, `replayed`).
+    /// A new row (201, `"outcome": "stored"`).
     Stored(Value),
+    /// Model text replaced the stored template (200, `"outcome": "upgraded"`).
+    Upgraded(Value),
+    /// Nothing written: the slot already holds this source or model text (200,
+    /// `"outcome": "unchanged"`); the value is the stored row.
+    Unchanged(Value),
     /// Refused on its content (422): the guard's reasons, an unknown finding, other facts.
     Refused { code: String, message: String },
     /// The prescription was verified again meanwhile (409): explain the new verification.
@@ -63,7 +68,9 @@ impl Rest {
         let answer: Value = response.json().await.unwrap_or(Value::Null);
         let field = |k: &str| answer["error"][k].as_str().unwrap_or("").to_string();
         match status {
-            StatusCode::OK | StatusCode::CREATED => Ok(PostOutcome::Stored(answer)),
+            StatusCode::CREATED => Ok(PostOutcome::Stored(answer)),
+            StatusCode::OK if answer["outcome"] == "upgraded" => Ok(PostOutcome::Upgraded(answer)),
+            StatusCode::OK => Ok(PostOutcome::Unchanged(answer)),
             StatusCode::UNPROCESSABLE_ENTITY => {
                 Ok(PostOutcome::Refused { code: field("code"), message: field("message") })
             }

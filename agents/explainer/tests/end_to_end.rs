@@ -9,13 +9,17 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use rxgate_evals::Connection;
 use rxgate_explainer::agent::LanguageModel;
 use rxgate_explainer::server::Rest;
 use rxgate_explainer::{Agent, AgentConfig};
 use rxgate_guardrails::findings_from_verification;
-use rxgate_models::{Availability, Language, ModelConfig, PromptVersion, load_explainer};
+use rxgate_models::{
+    Audience, Availability, ExplainRequest, Explainer, Explanation, Language, ModelConfig, PromptVersion, Source,
+    TemplateExplainer, load_explainer,
+};
 use serde_json::Value;
 
 const SECRET: &str = "explainer-test-secret-explainer-test-0123";
@@ -71,20 +75,13 @@ fn serve_demo(bin: PathBuf) -> Server {
     Server { child, address, bin, _dir: dir }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_agent_explains_clarithromycin_with_amlodipine_and_the_server_keeps_it() {
-    let Some(bin) = rxgate_bin() else {
-        eprintln!("SKIPPED: RXGATE_BIN is not set to a built rxgate (scripts/test sets it)");
-        return;
-    };
-    let server = serve_demo(bin);
+/// The demo prescription whose lines are exactly `drugs`, verified by the pharmacist: its id
+/// and the verification result.
+async fn verify(server: &Server, pharmacist: &str, drugs: &[&str]) -> (i64, Value) {
     let http = reqwest::Client::new();
-    let pharmacist = server.token("pharmacist");
-
-    // The pharmacist verifies; the verification answers at once, without any explanation.
     let queue: Value = http
         .get(format!("{}/api/v1/pharmacy/queue", server.address))
-        .bearer_auth(&pharmacist)
+        .bearer_auth(pharmacist)
         .send()
         .await
         .unwrap()
@@ -96,20 +93,48 @@ async fn the_agent_explains_clarithromycin_with_amlodipine_and_the_server_keeps_
         .unwrap()
         .iter()
         .find(|rx| {
-            let drugs: Vec<&str> = rx["items"].as_array().unwrap().iter().filter_map(|i| i["drug"].as_str()).collect();
-            drugs.contains(&"amlodipine") && drugs.contains(&"clarithromycin")
+            let on: Vec<&str> = rx["items"].as_array().unwrap().iter().filter_map(|i| i["drug"].as_str()).collect();
+            on == drugs
         })
         .and_then(|rx| rx["rx_id"].as_i64())
-        .expect("the demo's amlodipine + clarithromycin prescription");
+        .unwrap_or_else(|| panic!("no demo prescription of {drugs:?}"));
     let verification: Value = http
         .post(format!("{}/api/v1/pharmacy/{rx_id}/verify", server.address))
-        .bearer_auth(&pharmacist)
+        .bearer_auth(pharmacist)
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
+    (rx_id, verification)
+}
+
+async fn explanations(server: &Server, token: &str, rx_id: i64) -> Vec<Value> {
+    let listed: Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/pharmacy/{rx_id}/explanations", server.address))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    listed["explanations"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_explains_clarithromycin_with_amlodipine_and_the_server_keeps_it() {
+    let Some(bin) = rxgate_bin() else {
+        eprintln!("SKIPPED: RXGATE_BIN is not set to a built rxgate (scripts/test sets it)");
+        return;
+    };
+    let server = serve_demo(bin);
+    let http = reqwest::Client::new();
+    let pharmacist = server.token("pharmacist");
+
+    // The pharmacist verifies; the verification answers at once, without any explanation.
+    let (rx_id, verification) = verify(&server, &pharmacist, &["amlodipine", "clarithromycin"]).await;
     let finding = findings_from_verification(&verification)
         .into_iter()
         .find(|f| f.key == "ddi:amlodipine+clarithromycin")
@@ -179,7 +204,110 @@ async fn the_agent_explains_clarithromycin_with_amlodipine_and_the_server_keeps_
         }
     }
 
-    // A second pass finds nothing left to do.
+    // A second pass finds nothing left to do, and does not ask the model again.
     let again = agent.pass().await.unwrap();
-    assert_eq!(again.stored, 0, "{again:?}");
+    assert_eq!((again.stored, again.upgraded, again.model_calls), (0, 0, 0), "{again:?}");
+}
+
+/// Stands in for the local model: the template's own wording marked as model text for the
+/// pharmacist (the server's guard accepts it), and the same with an invented dose for the
+/// patient (the server's guard refuses it). Counts its calls.
+struct FakeModel {
+    calls: AtomicU32,
+}
+
+impl Explainer for FakeModel {
+    fn explain(&self, request: &ExplainRequest) -> Explanation {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let mut e = TemplateExplainer.explain(request);
+        e.meta.source = Source::Llm;
+        e.meta.model = Some("fake-model".to_string());
+        e.meta.generated_tokens = 40;
+        if request.audience == Audience::Patient {
+            e.body = format!("{} Take 2.5 mg only.", e.body);
+        }
+        e
+    }
+
+    fn describe(&self) -> String {
+        "fake".to_string()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn templates_for_every_prescription_come_first_and_model_text_upgrades_them_once() {
+    let Some(bin) = rxgate_bin() else {
+        eprintln!("SKIPPED: RXGATE_BIN is not set to a built rxgate (scripts/test sets it)");
+        return;
+    };
+    let server = serve_demo(bin);
+    let pharmacist = server.token("pharmacist");
+    // Two prescriptions verified before the agent looks: a queue, not a single order.
+    let (interaction_rx, _) = verify(&server, &pharmacist, &["amlodipine", "clarithromycin"]).await;
+    let (allergy_rx, _) = verify(&server, &pharmacist, &["amoxicillin"]).await;
+
+    let fake = Arc::new(FakeModel { calls: AtomicU32::new(0) });
+    let mut config = AgentConfig::default();
+    config
+        .models
+        .insert(Language::En, LanguageModel { explainer: fake.clone(), prompt_version: PromptVersion::DEFAULT });
+    let agent_token = server.token("agent");
+    let mcp = Connection::connect_http(&format!("{}/mcp", server.address), Some(&agent_token)).await.unwrap();
+    let mut agent = Agent::new(mcp, Rest::new(&server.address, &agent_token), config);
+    let stats = agent.pass().await.unwrap();
+    eprintln!("{stats:?}");
+    assert_eq!(stats.prescriptions, 2, "{stats:?}");
+    assert_eq!(fake.calls.load(Ordering::SeqCst), stats.model_calls);
+
+    let mut all = Vec::new();
+    for rx in [interaction_rx, allergy_rx] {
+        let stored = explanations(&server, &pharmacist, rx).await;
+        let slots: std::collections::BTreeSet<(String, String, String)> = stored
+            .iter()
+            .map(|e| {
+                let f = |k: &str| e[k].as_str().unwrap().to_string();
+                (f("finding_key"), f("language"), f("audience"))
+            })
+            .collect();
+        assert_eq!(slots.len(), stored.len(), "one row per slot");
+        assert!(
+            !stored.is_empty() && stored.len() % 4 == 0,
+            "every finding in en and ms, for both audiences: {stored:?}"
+        );
+        for e in &stored {
+            let slot = (e["language"].as_str().unwrap(), e["audience"].as_str().unwrap());
+            match slot {
+                // No model for Malay; the server refused the patient texts: templates stay.
+                ("ms", _) | (_, "patient") => assert_eq!(e["source"], "template", "{e}"),
+                _ => {}
+            }
+            if e["source"] == "llm" {
+                assert_eq!(e["model"], "fake-model", "{e}");
+                assert!(e["upgraded_at"].is_string(), "model text replaced a template: {e}");
+            }
+        }
+        assert!(
+            stored.iter().any(|e| e["source"] == "llm"),
+            "each prescription's first English pharmacist explanation is model text: {stored:?}"
+        );
+        all.extend(stored);
+    }
+    // Phase 1 for the whole queue before any model text: every template was stored before
+    // the first upgrade.
+    let at = |e: &Value, field: &str| {
+        e[field].as_str().map(|t| chrono::DateTime::parse_from_rfc3339(t).expect("an RFC 3339 time"))
+    };
+    let last_template = all.iter().filter_map(|e| at(e, "created_at")).max().unwrap();
+    let first_upgrade = all.iter().filter_map(|e| at(e, "upgraded_at")).min().unwrap();
+    assert!(
+        last_template <= first_upgrade,
+        "a template was stored at {last_template}, after an upgrade at {first_upgrade}"
+    );
+    assert_eq!(stats.upgraded, u32::try_from(all.iter().filter(|e| e["source"] == "llm").count()).unwrap());
+    assert!(stats.fallbacks >= 2, "the refused patient texts: {stats:?}");
+
+    // The model tried every slot it could: a second pass asks it nothing (refused slots
+    // included) and changes nothing.
+    let again = agent.pass().await.unwrap();
+    assert_eq!((again.stored, again.upgraded, again.model_calls), (0, 0, 0), "{again:?}");
 }

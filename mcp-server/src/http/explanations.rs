@@ -8,6 +8,13 @@
 //! them — template text included. A text the guard rejects is refused with 422 and the
 //! guard's reasons, and the refusal is audited like a stored explanation is.
 //!
+//! The agent posts the vetted template first, so the pharmacist reads something seconds
+//! after verifying, and the model's text when it has one: an `llm` text the guard accepted
+//! replaces the `template` stored for the same key (answer `"outcome": "upgraded"`, audited
+//! as `explanation_upgraded` with the template it replaced). A template never replaces model
+//! text, and a repost of the same source changes nothing (`"outcome": "unchanged"`, the
+//! stored row). A new row is `"outcome": "stored"` (201).
+//!
 //! `text` is the explanation proper (the model's rephrasing, or the template body). The
 //! fixed lines a template adds (the registry's management advice, "talk to your
 //! pharmacist") are not part of it: advice is what the guard forbids, and the console shows
@@ -23,7 +30,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rxgate_guardrails::{DrugLexicon, GuardVerdict, Language, check_explanation, findings_from_verification};
-use rxgate_storage::{Explanation, NewExplanation, Tx};
+use rxgate_storage::{Explanation, NewExplanation, PutOutcome, Tx};
 use serde_json::{Value, json};
 
 use super::middleware::{Caller, CorrelationId};
@@ -96,6 +103,7 @@ pub(crate) fn explanation_json(e: &Explanation) -> Value {
         "generated_tokens": e.generated_tokens,
         "created_by": e.created_by,
         "created_at": e.created_at,
+        "upgraded_at": e.upgraded_at,
     })
 }
 
@@ -210,25 +218,51 @@ pub(super) async fn post(
         generated_tokens: i64::from(body.generated_tokens),
         created_by: principal.subject.clone(),
     };
-    let (stored, replayed) = tx.insert_explanation(&new).await?;
-    if !replayed {
+    let (stored, outcome) = tx.put_explanation(&new).await?;
+    let provenance = |e: &Explanation| {
+        json!({"explanation_id": e.id, "finding_key": e.finding_key, "language": e.language,
+               "audience": e.audience, "source": e.source, "model": e.model,
+               "prompt_version": e.prompt_version, "facts_hash": e.facts_hash})
+    };
+    let (action, before) = match &outcome {
+        PutOutcome::Stored => (Some("explanation_stored"), String::new()),
+        // The row now holds the model text, so the audit entry is the only record of the
+        // template a pharmacist may already have read.
+        PutOutcome::Upgraded { replaced } => {
+            let before = replaced.as_ref().map_or_else(
+                || json!({"source": "template"}),
+                |t| {
+                    let mut b = provenance(t);
+                    b["text"] = json!(t.text);
+                    b["created_by"] = json!(t.created_by);
+                    b["created_at"] = json!(t.created_at);
+                    b
+                },
+            );
+            (Some("explanation_upgraded"), before.to_string())
+        }
+        PutOutcome::Unchanged => (None, String::new()),
+    };
+    if let Some(action) = action {
         let event = AuditEvent {
-            action: "explanation_stored",
+            action,
             rx_id: Some(rx_id.to_string()),
             line_no,
-            before: String::new(),
-            after: json!({"explanation_id": stored.id, "finding_key": stored.finding_key,
-                          "language": stored.language, "audience": stored.audience, "source": stored.source,
-                          "model": stored.model, "prompt_version": stored.prompt_version,
-                          "facts_hash": stored.facts_hash})
-            .to_string(),
+            before,
+            after: provenance(&stored).to_string(),
         };
         audit::append(&mut tx, &ctx, event).await?;
     }
     tx.commit().await?;
-    let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
+    let (status, outcome) = match outcome {
+        PutOutcome::Stored => (StatusCode::CREATED, "stored"),
+        PutOutcome::Upgraded { .. } => (StatusCode::OK, "upgraded"),
+        PutOutcome::Unchanged => (StatusCode::OK, "unchanged"),
+    };
     let mut out = explanation_json(&stored);
-    out["replayed"] = json!(replayed);
+    out["outcome"] = json!(outcome);
+    // Kept for clients written before upgrades existed: true when nothing was written.
+    out["replayed"] = json!(outcome == "unchanged");
     Ok((status, Json(out)).into_response())
 }
 

@@ -109,7 +109,7 @@ pub use devices::{DeviceScan, NewDeviceScan, PrintJob, PrintStatus, ScanOutcome,
 pub use dispensing::{BarcodeScan, DispenseOutcome, DispenseRecord, InventoryLot, NewBarcodeScan, NewDispense};
 pub use ehr::{DispenseReversal, ItemOrder};
 pub use error::{Error, Result};
-pub use explanations::{Explanation, NewExplanation};
+pub use explanations::{Explanation, NewExplanation, PutOutcome};
 pub use interop::{CodeMapping, EventDelivery, EventFilter, InteropCounts, InteropEvent, NewInteropEvent};
 pub use patients::{NewPatient, Patient};
 pub use prescriptions::{NewItem, NewPrescription, Prescription, PrescriptionItem, QueueFilter};

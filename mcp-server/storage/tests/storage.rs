@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use rxgate_storage::testing::TestDatabase;
 use rxgate_storage::{
-    AlertKind, AuditRecord, DispenseOutcome, Error, InventoryLot, ItemOrder, NewAdverseEvent, NewAlert, NewApproval,
-    NewBarcodeScan, NewDispense, NewInteropEvent, NewItem, NewPatient, NewPrescription, NewVerification, Prescription,
-    QueueFilter, Storage,
+    AlertKind, AuditRecord, DispenseOutcome, Error, Explanation, InventoryLot, ItemOrder, NewAdverseEvent, NewAlert,
+    NewApproval, NewBarcodeScan, NewDispense, NewExplanation, NewInteropEvent, NewItem, NewPatient, NewPrescription,
+    NewVerification, Prescription, PutOutcome, QueueFilter, Storage,
 };
 use serde_json::json;
 use tokio::sync::Barrier;
@@ -60,6 +60,9 @@ on_both_backends!(
     an_ehr_identifier_belongs_to_one_patient,
     a_reversal_keeps_the_dispense_restocks_once_and_feeds_the_outbox_once,
     a_changed_order_is_written_only_at_the_version_it_was_read,
+    a_model_text_upgrades_the_template_once_and_a_template_never_replaces_it,
+    racing_upgrades_of_one_template_leave_exactly_one_model_text,
+    database_refuses_any_other_change_to_a_stored_explanation,
 );
 
 /// Runs a scenario, then drops the database even if the scenario panicked.
@@ -839,4 +842,164 @@ async fn a_changed_order_is_written_only_at_the_version_it_was_read(db: Arc<Test
     assert_eq!((amended.dose_value.as_str(), amended.version), ("120", item.version + 1));
     assert!(matches!(tx.amend_item_order(rx.id, 1, item.version, &order).await, Err(Error::Conflict(_))));
     tx.commit().await.unwrap();
+}
+
+// ---- explanations: template first, model text as an upgrade --------------------------------
+
+/// A prescription with a stored verification; returns (rx id, verification id).
+async fn verified(storage: &Storage) -> (i64, i64) {
+    let rx = prescription(storage, 2).await;
+    let mut tx = storage.begin().await.unwrap();
+    let verification = tx
+        .insert_verification(&NewVerification {
+            rx_id: rx.id,
+            result: json!({"ddi_alerts": [{"drugs": ["amlodipine", "clarithromycin"], "severity": "major"}]}),
+            verification_hash: "vh".to_owned(),
+            knowledge_version: "2026.11".to_owned(),
+            knowledge_hash: "kh".to_owned(),
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    (rx.id, verification.id)
+}
+
+/// The English patient explanation of the interaction, from `source`.
+fn explanation_of(rx_id: i64, verification_id: i64, source: &str, text: &str) -> NewExplanation {
+    NewExplanation {
+        rx_id,
+        verification_id,
+        line_no: Some(2),
+        finding_key: "ddi:amlodipine+clarithromycin".to_owned(),
+        language: "en".to_owned(),
+        audience: "patient".to_owned(),
+        text: text.to_owned(),
+        source: source.to_owned(),
+        model: (source == "llm").then(|| "SmolLM2-135M-Instruct".to_owned()),
+        prompt_version: "v1".to_owned(),
+        facts_hash: "ab".repeat(32),
+        generated_tokens: if source == "llm" { 41 } else { 0 },
+        created_by: "explainer".to_owned(),
+    }
+}
+
+const TEMPLATE_TEXT: &str = "Clarithromycin slows the breakdown of amlodipine (CYP3A4), so amlodipine levels rise.";
+const MODEL_TEXT: &str = "Clarithromycin slows how your body clears amlodipine, so more of it stays in your blood.";
+
+async fn put(storage: &Storage, new: &NewExplanation) -> (Explanation, PutOutcome) {
+    let mut tx = storage.begin().await.unwrap();
+    let out = tx.put_explanation(new).await.unwrap();
+    tx.commit().await.unwrap();
+    out
+}
+
+async fn stored_explanations(storage: &Storage, rx_id: i64) -> Vec<Explanation> {
+    let mut tx = storage.begin_read().await.unwrap();
+    tx.list_explanations(rx_id).await.unwrap()
+}
+
+async fn a_model_text_upgrades_the_template_once_and_a_template_never_replaces_it(db: Arc<TestDatabase>) {
+    let (rx, verification) = verified(&db.storage).await;
+    let template = explanation_of(rx, verification, "template", TEMPLATE_TEXT);
+    let model = explanation_of(rx, verification, "llm", MODEL_TEXT);
+
+    // The template arrives first and is what the pharmacist reads at once.
+    let (first, outcome) = put(&db.storage, &template).await;
+    assert_eq!(outcome, PutOutcome::Stored);
+    assert_eq!((first.source.as_str(), first.upgraded_at), ("template", None));
+    // The same template again changes nothing.
+    let (again, outcome) = put(&db.storage, &template).await;
+    assert_eq!((again, outcome), (first.clone(), PutOutcome::Unchanged));
+
+    // The model's text replaces it in place: same row, its creation time kept, the
+    // template handed back for the audit record.
+    let (upgraded, outcome) = put(&db.storage, &model).await;
+    assert_eq!(outcome, PutOutcome::Upgraded { replaced: Some(Box::new(first.clone())) });
+    assert_eq!((upgraded.id, upgraded.created_at), (first.id, first.created_at));
+    assert_eq!((upgraded.source.as_str(), upgraded.text.as_str()), ("llm", MODEL_TEXT));
+    assert_eq!((upgraded.model.as_deref(), upgraded.generated_tokens), (Some("SmolLM2-135M-Instruct"), 41));
+    assert!(upgraded.upgraded_at.is_some());
+
+    // Neither a late template nor a second model text changes it.
+    let (after_template, outcome) = put(&db.storage, &template).await;
+    assert_eq!((&after_template, outcome), (&upgraded, PutOutcome::Unchanged));
+    let other_model = explanation_of(rx, verification, "llm", "Another wording of the same facts.");
+    let (after_model, outcome) = put(&db.storage, &other_model).await;
+    assert_eq!((&after_model, outcome), (&upgraded, PutOutcome::Unchanged));
+
+    let listed = stored_explanations(&db.storage, rx).await;
+    assert_eq!(listed, vec![upgraded]);
+
+    // Model text first (no template was ever stored): a plain new row, never upgraded.
+    let mut malay = explanation_of(rx, verification, "llm", "Klaritromisin melambatkan amlodipin.");
+    malay.language = "ms".to_owned();
+    let (row, outcome) = put(&db.storage, &malay).await;
+    assert_eq!((outcome, row.upgraded_at), (PutOutcome::Stored, None));
+    let mut malay_template = malay.clone();
+    malay_template.source = "template".to_owned();
+    assert_eq!(put(&db.storage, &malay_template).await.1, PutOutcome::Unchanged);
+
+    // An upgrade only replaces a text written from the same facts.
+    let mut pharmacist = explanation_of(rx, verification, "template", TEMPLATE_TEXT);
+    pharmacist.audience = "pharmacist".to_owned();
+    put(&db.storage, &pharmacist).await;
+    let mut other_facts = explanation_of(rx, verification, "llm", MODEL_TEXT);
+    other_facts.audience = "pharmacist".to_owned();
+    other_facts.facts_hash = "cd".repeat(32);
+    let (row, outcome) = put(&db.storage, &other_facts).await;
+    assert_eq!((row.source.as_str(), outcome), ("template", PutOutcome::Unchanged));
+}
+
+async fn racing_upgrades_of_one_template_leave_exactly_one_model_text(db: Arc<TestDatabase>) {
+    let (rx, verification) = verified(&db.storage).await;
+    put(&db.storage, &explanation_of(rx, verification, "template", TEMPLATE_TEXT)).await;
+    // Several agents (or server processes) post model texts for the same slot at once.
+    let barrier = Arc::new(Barrier::new(6));
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let storage = db.storage.clone();
+        let barrier = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            let text = format!("Model wording number {i}.");
+            barrier.wait().await;
+            let mut tx = storage.begin().await.unwrap();
+            let (_, outcome) = tx.put_explanation(&explanation_of(rx, verification, "llm", &text)).await.unwrap();
+            tx.commit().await.unwrap();
+            outcome
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    let upgrades = outcomes.iter().filter(|o| matches!(o, PutOutcome::Upgraded { .. })).count();
+    let unchanged = outcomes.iter().filter(|o| **o == PutOutcome::Unchanged).count();
+    assert_eq!((upgrades, unchanged), (1, 5), "{outcomes:?}");
+    let listed = stored_explanations(&db.storage, rx).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].source, "llm");
+}
+
+async fn database_refuses_any_other_change_to_a_stored_explanation(db: Arc<TestDatabase>) {
+    let (rx, verification) = verified(&db.storage).await;
+    let (row, _) = put(&db.storage, &explanation_of(rx, verification, "template", TEMPLATE_TEXT)).await;
+    // Rewriting a template as another template, or moving it to other facts, bypasses the
+    // upgrade: the database refuses it whoever asks.
+    for sql in [
+        format!("UPDATE explanations SET text = 'Edited.' WHERE id = {}", row.id),
+        format!(
+            "UPDATE explanations SET facts_hash = 'x', source = 'llm', upgraded_at = created_at WHERE id = {}",
+            row.id
+        ),
+    ] {
+        assert!(db.execute(&sql).await.is_err(), "the database must refuse `{sql}`");
+    }
+    let (upgraded, _) = put(&db.storage, &explanation_of(rx, verification, "llm", MODEL_TEXT)).await;
+    for sql in [
+        format!("UPDATE explanations SET source = 'template' WHERE id = {}", upgraded.id),
+        format!("UPDATE explanations SET text = 'Edited.' WHERE id = {}", upgraded.id),
+    ] {
+        assert!(db.execute(&sql).await.is_err(), "the database must refuse `{sql}`");
+    }
+    assert_eq!(stored_explanations(&db.storage, rx).await, vec![upgraded]);
 }

@@ -117,7 +117,7 @@ async fn the_card_shows_the_verification_per_line_and_reading_it_is_audited() {
         generated_tokens: 9,
         created_by: "explainer".into(),
     };
-    tx.insert_explanation(&new).await.unwrap();
+    tx.put_explanation(&new).await.unwrap();
     tx.commit().await.unwrap();
     db.close().await;
     let card = body(app.get(&format!("/api/v1/pharmacy/{rx}"), Some(&app.token("pharmacist"))).await).await;

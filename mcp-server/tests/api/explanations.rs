@@ -52,6 +52,9 @@ fn explanation(text: &str, facts_hash: &str, language: &str) -> Value {
     })
 }
 
+/// Stands in for the template: the server guards a template like any text.
+const TEMPLATE: &str = "Clarithromycin slows down how your body clears amlodipine. This can cause low blood pressure.";
+
 const FAITHFUL: &str = "Clarithromycin slows down how your body clears amlodipine, so more amlodipine stays in \
                         your blood. This can cause low blood pressure and kidney damage.";
 
@@ -133,4 +136,78 @@ async fn only_the_agent_posts_explanations_and_only_after_verification() {
         let (status, _) = post(&app, &app.token(role), rx, &explanation(FAITHFUL, &hash, "en")).await;
         assert_eq!(status, 403, "{role} must not post explanations");
     }
+}
+
+#[tokio::test]
+async fn the_template_comes_first_and_the_model_text_replaces_it_once_never_the_other_way() {
+    let app = spawn_app_with(&[("RXGATE_JWT_SECRET", SECRET)], &["--demo"]);
+    let (rx, hash) = verified_amlodipine_clarithromycin(&app).await;
+    let agent = app.token("agent");
+    let mut template = explanation(TEMPLATE, &hash, "en");
+    template["source"] = json!("template");
+    template["model"] = Value::Null;
+    template["generated_tokens"] = json!(0);
+
+    // The template is what the pharmacist reads seconds after verifying.
+    let (status, stored) = post(&app, &agent, rx, &template).await;
+    assert_eq!((status, stored["outcome"].as_str()), (201, Some("stored")), "{stored}");
+    assert_eq!(stored["upgraded_at"], Value::Null);
+
+    // A model text the server's guard rejects leaves the template where it is.
+    let invented = explanation("Keep amlodipine at 2.5 mg while you take clarithromycin.", &hash, "en");
+    let (status, refused) = post(&app, &agent, rx, &invented).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("explanation_rejected")), "{refused}");
+
+    // A faithful model text replaces it in place.
+    let (status, upgraded) = post(&app, &agent, rx, &explanation(FAITHFUL, &hash, "en")).await;
+    assert_eq!((status, upgraded["outcome"].as_str()), (200, Some("upgraded")), "{upgraded}");
+    assert_eq!(upgraded["explanation_id"], stored["explanation_id"], "same row");
+    assert_eq!((upgraded["source"].as_str(), upgraded["text"].as_str()), (Some("llm"), Some(FAITHFUL)));
+    assert_eq!(upgraded["created_at"], stored["created_at"]);
+    assert!(upgraded["upgraded_at"].is_string(), "{upgraded}");
+
+    // A template arriving late does not replace the model text; a repost changes nothing.
+    for repost in [&template, &explanation(FAITHFUL, &hash, "en")] {
+        let (status, unchanged) = post(&app, &agent, rx, repost).await;
+        assert_eq!((status, unchanged["outcome"].as_str()), (200, Some("unchanged")), "{unchanged}");
+        assert_eq!((unchanged["source"].as_str(), unchanged["text"].as_str()), (Some("llm"), Some(FAITHFUL)));
+        assert_eq!(unchanged["replayed"], true);
+    }
+    let listed =
+        body(app.get(&format!("/api/v1/pharmacy/{rx}/explanations"), Some(&app.token("pharmacist"))).await).await;
+    let all = listed["explanations"].as_array().unwrap();
+    assert_eq!(all.len(), 1, "{listed}");
+    assert_eq!((all[0]["source"].as_str(), all[0]["text"].as_str()), (Some("llm"), Some(FAITHFUL)));
+
+    // The audit record keeps the template a pharmacist may have read before the upgrade.
+    let db = app.database().await;
+    let mut tx = db.begin_read().await.unwrap();
+    let log = tx.list_audit(0, 1000).await.unwrap();
+    let count = |action: &str| log.iter().filter(|e| e.action == action).count();
+    assert_eq!((count("explanation_stored"), count("explanation_upgraded"), count("explanation_refused")), (1, 1, 1));
+    let upgrade = log.iter().find(|e| e.action == "explanation_upgraded").unwrap();
+    let before: Value = serde_json::from_str(&upgrade.before).unwrap();
+    let after: Value = serde_json::from_str(&upgrade.after).unwrap();
+    assert_eq!((before["source"].as_str(), before["text"].as_str()), (Some("template"), Some(TEMPLATE)));
+    assert_eq!(
+        (after["source"].as_str(), after["model"].as_str()),
+        (Some("llm"), Some("SmolLM2-135M-Instruct (test)"))
+    );
+}
+
+#[tokio::test]
+async fn a_model_text_posted_first_is_stored_and_a_later_template_does_not_replace_it() {
+    let app = spawn_app_with(&[("RXGATE_JWT_SECRET", SECRET)], &["--demo"]);
+    let (rx, hash) = verified_amlodipine_clarithromycin(&app).await;
+    let agent = app.token("agent");
+    let (status, stored) = post(&app, &agent, rx, &explanation(FAITHFUL, &hash, "en")).await;
+    assert_eq!((status, stored["outcome"].as_str()), (201, Some("stored")), "{stored}");
+    let mut template = explanation(TEMPLATE, &hash, "en");
+    template["source"] = json!("template");
+    let (status, unchanged) = post(&app, &agent, rx, &template).await;
+    assert_eq!(
+        (status, unchanged["outcome"].as_str(), unchanged["source"].as_str()),
+        (200, Some("unchanged"), Some("llm"))
+    );
+    assert_eq!(unchanged["upgraded_at"], Value::Null);
 }

@@ -128,7 +128,8 @@ pub(super) async fn detail(
         .map(|e| {
             json!({"id": e.id, "line_no": e.line_no, "finding_key": e.finding_key, "language": e.language,
                 "audience": e.audience, "text": e.text, "source": e.source, "model": e.model,
-                "prompt_version": e.prompt_version, "facts_hash": e.facts_hash, "created_at": e.created_at})
+                "prompt_version": e.prompt_version, "facts_hash": e.facts_hash, "created_at": e.created_at,
+                "upgraded_at": e.upgraded_at})
         })
         .collect();
     Ok(Json(out))

@@ -1,16 +1,17 @@
-//! The labelled set for the faithfulness measurement: real findings from the bundled
-//! registry, run through the checks crate, each turned into the vetted [`Facts`] an
-//! explanation may use (the label: what a faithful explanation may say).
+//! The labelled set for the faithfulness measurement (feature `labelled-set`): real findings
+//! from the bundled registry, run through the checks crate, each turned into the vetted
+//! [`Facts`] an explanation may use (the label: what a faithful explanation may say).
 //!
-//! Shared by `examples/faithfulness.rs` and `tests/smoke.rs` (`#[path]` include).
-
-#![allow(dead_code, unreachable_pub)]
+//! One set for every measurement of it: `examples/faithfulness.rs` (the full study), the
+//! tests, and `rxgate-explainer faithfulness`, which `rxgate eval` runs for its explanation
+//! quality section on a [`sample`] of it.
 
 use rxgate_checks::allergy::{AllergyRequest, check as allergy_check};
 use rxgate_checks::ddi::{DdiRequest, Interaction, check as ddi_check};
 use rxgate_checks::halal::{HalalRequest, Preference, check as halal_check};
 use rxgate_knowledge::{HalalStatus, Registry, Target};
-use rxgate_models::{Effect, Facts, FindingDetail};
+
+use crate::{Effect, Facts, FindingDetail, effects_in, mechanism_in};
 
 /// One labelled finding: where it came from (curated entry id, allergy or halal rule) and
 /// its facts.
@@ -20,12 +21,12 @@ pub struct Case {
     pub facts: Facts,
 }
 
+/// The registry compiled into rxgate, which the set is drawn from.
 pub fn registry() -> Registry {
     rxgate_knowledge::load(&rxgate_knowledge::bundled_files()).expect("the bundled registry loads").registry
 }
 
-pub use rxgate_models::{effects_in, mechanism_in};
-
+/// The facts of an interaction finding as the checks report it.
 pub fn interaction_facts(i: &Interaction) -> Facts {
     Facts {
         detail: FindingDetail::Interaction { mechanism: mechanism_in(&i.mechanism, &i.drugs) },
@@ -54,7 +55,7 @@ fn first_member(reg: &Registry, t: &Target) -> Option<String> {
 }
 
 /// Findings for the curated pairs of the registry (a class side stands for its first
-/// member), then allergy and halal findings; `per_kind` caps the interactions.
+/// member), then allergy and halal findings; `interactions` caps the interactions.
 pub fn labelled_set(reg: &Registry, interactions: usize) -> Vec<Case> {
     let mut cases: Vec<Case> = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
@@ -133,4 +134,43 @@ pub fn labelled_set(reg: &Registry, interactions: usize) -> Vec<Case> {
         });
     }
     cases
+}
+
+/// `n` cases spread evenly over `cases` (all of them when `n` is larger), in order, so that
+/// a small sample keeps the set's mix of interactions, allergies and halal flags and is the
+/// same sample on every run.
+pub fn sample(cases: &[Case], n: usize) -> Vec<Case> {
+    if n >= cases.len() {
+        return cases.to_vec();
+    }
+    (0..n).map(|i| cases[i * cases.len() / n].clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sample_spreads_over_the_set_and_is_the_same_every_time() {
+        let cases: Vec<Case> = (0..10)
+            .map(|i| Case {
+                id: i.to_string(),
+                facts: Facts {
+                    detail: FindingDetail::Counselling,
+                    drugs: vec![],
+                    severity: None,
+                    effects: vec![],
+                    mechanism_text: String::new(),
+                    effect_text: String::new(),
+                    management_text: String::new(),
+                    other_names: vec![],
+                },
+            })
+            .collect();
+        let ids = |s: Vec<Case>| s.into_iter().map(|c| c.id).collect::<Vec<_>>().join(",");
+        assert_eq!(ids(sample(&cases, 4)), "0,2,5,7");
+        assert_eq!(ids(sample(&cases, 4)), ids(sample(&cases, 4)));
+        assert_eq!(ids(sample(&cases, 20)).split(',').count(), 10);
+        assert_eq!(ids(sample(&cases, 0)), "");
+    }
 }
