@@ -212,19 +212,7 @@ async fn apply_draft(
         return Ok(IntakeResult::NeedsMapping { event, pending });
     }
     let (rx_id, lines) = create_prescription(tx, &state.knowledge.current(), draft, caller, correlation_id).await?;
-    tx.set_event_rx(event.id, rx_id).await?;
-    let event = tx
-        .update_event_delivery(
-            event.id,
-            &EventDelivery {
-                status: Status::Done.as_str().into(),
-                attempts: event.attempts + 1,
-                next_attempt_at: None,
-                last_error: None,
-                duration_ms: None,
-            },
-        )
-        .await?;
+    let event = mark_applied(tx, event, rx_id).await?;
     state.metrics.interop.count(Direction::Inbound, kind, "done");
     tracing::info!(event_id = event.id, rx_id, correlation_id, "intake queued a prescription");
     Ok(IntakeResult::Queued { event, rx_id, lines, replayed: false })
@@ -256,6 +244,19 @@ async fn park_on_codes(
         )
         .await?;
     Ok((event, pending))
+}
+
+/// An inbound event took effect on prescription `rx_id`: linked to it and done.
+async fn mark_applied(tx: &mut Tx, event: &InteropEvent, rx_id: i64) -> Result<InteropEvent, AppError> {
+    tx.set_event_rx(event.id, rx_id).await?;
+    let done = EventDelivery {
+        status: Status::Done.as_str().into(),
+        attempts: event.attempts + 1,
+        next_attempt_at: None,
+        last_error: None,
+        duration_ms: None,
+    };
+    Ok(tx.update_event_delivery(event.id, &done).await?)
 }
 
 /// The mapping row of a code that waits for an analyst.
@@ -387,19 +388,7 @@ async fn apply_change(
     };
     tx.amend_item_order(rx_id, line_no, version, &order).await?;
     tx.relink_rx_line(rx_id, line_no, &l.source).await?;
-    tx.set_event_rx(event.id, rx_id).await?;
-    let event = tx
-        .update_event_delivery(
-            event.id,
-            &EventDelivery {
-                status: Status::Done.as_str().into(),
-                attempts: event.attempts + 1,
-                next_attempt_at: None,
-                last_error: None,
-                duration_ms: None,
-            },
-        )
-        .await?;
+    let event = mark_applied(tx, event, rx_id).await?;
     crate::workflow::audit_transition(tx, &transition, caller, correlation_id).await?;
     state.metrics.interop.count(Direction::Inbound, kind, "done");
     tracing::info!(event_id = event.id, rx_id, line_no, correlation_id, "order changed by the EHR");
