@@ -70,6 +70,7 @@ export const api = {
   verify: async (rx) => (await request("POST", `/pharmacy/${rx}/verify`, {})).json(),
   approve: async (rx, decisions) => (await request("POST", `/pharmacy/${rx}/approve`, { line_decisions: decisions })).json(),
   dispense: async (rx, body) => (await request("POST", `/pharmacy/${rx}/dispense`, body)).json(),
+  reverseDispense: async (rx, body) => (await request("POST", `/pharmacy/${rx}/reverse-dispense`, body)).json(),
   counselDone: async (rx, items) => (await request("POST", `/pharmacy/${rx}/counsel-done`, { items })).json(),
   close: async (rx) => (await request("POST", `/pharmacy/${rx}/close`, {})).json(),
   label: async (rx, body) => {

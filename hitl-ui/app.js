@@ -3,7 +3,7 @@
 // what changed when the change feed says so.
 
 import { api, ApiError, follow, login, session, signOut } from "./api.js";
-import { h, renderCard } from "./card.js";
+import { forgetForm, h, renderCard } from "./card.js";
 import { getLang, setLang, t, translateStatic } from "./i18n.js";
 import { alarm, chime, played } from "./sound.js";
 
@@ -15,7 +15,10 @@ const GROUPS = [
 ];
 
 const $ = (id) => document.getElementById(id);
-const state = { queue: [], current: null, detail: null, stopFeed: null, busy: false };
+// `scanResults`: the last refused scan per line of the open prescription. The refusal is
+// audited, so the change feed re-renders the card a moment later; the pharmacist must still
+// read why the pack was refused.
+const state = { queue: [], current: null, detail: null, stopFeed: null, busy: false, scanResults: new Map() };
 
 /** Figures the browser test reads: each approve round trip, click to re-rendered card. */
 window.rxgate = { approveRoundTripsMs: [], sounds: played };
@@ -112,6 +115,7 @@ const handlers = {
   decide: (line, decision) => decide(line, decision),
   dispense: (line, scan, quantity, resultEl) => dispense(line, scan, quantity, resultEl),
   label: (lineNo, format) => printLabel(lineNo, format),
+  reverse: (line, body) => reverse(line, body),
   counsel: () => openCounselling(),
   close: () => closeRx(),
 };
@@ -121,19 +125,36 @@ function renderDetail() {
   // A re-render (someone else's change, or ours) must not lose what is being typed: keep
   // every field's value, the focus and the caret.
   const typed = new Map();
-  for (const el of $("card-body").querySelectorAll("input[id], textarea[id]")) {
-    if (el.type !== "checkbox" && el.value) typed.set(el.id, el.value);
+  const ticked = new Set();
+  for (const el of $("card-body").querySelectorAll("input[id], textarea[id], select[id]")) {
+    if (el.type === "checkbox") {
+      if (el.checked) ticked.add(el.id);
+    } else if (el.value) {
+      typed.set(el.id, el.value);
+    }
   }
   const active = document.activeElement;
   const focused = active?.id && $("card-body").contains(active) ? active.id : null;
   const caret = focused && typeof active.selectionStart === "number" ? [active.selectionStart, active.selectionEnd] : null;
   renderCard($("card-body"), state.detail, handlers);
+  for (const [lineNo, message] of state.scanResults) {
+    const el = $(`scan-result-${lineNo}`);
+    if (el) {
+      el.textContent = message;
+      el.classList.add("scan-bad");
+    }
+  }
   for (const [id, value] of typed) {
     const el = $(id);
-    if (el && !el.value) {
+    // A select always has a value: restore it whenever it differs.
+    if (el && (!el.value || el.tagName === "SELECT")) {
       el.value = value;
       el.dispatchEvent(new Event("input"));
     }
+  }
+  for (const id of ticked) {
+    const el = $(id);
+    if (el) el.checked = true;
   }
   if (focused && $(focused)) {
     $(focused).focus();
@@ -153,6 +174,7 @@ async function loadDetail() {
 async function open(rxId) {
   state.current = rxId;
   state.detail = null;
+  state.scanResults.clear();
   renderQueue();
   $("card-body").replaceChildren(h("p", { class: "muted" }, t("loading")));
   try {
@@ -186,6 +208,7 @@ async function decide(line, decision) {
   if (vline?.view_hash) body.view_hash = vline.view_hash;
   try {
     await api.approve(state.current, [body]);
+    forgetForm(line.line_no);
     await loadDetail();
     const ms = Math.round(performance.now() - started);
     window.rxgate.approveRoundTripsMs.push(ms);
@@ -201,6 +224,7 @@ async function decide(line, decision) {
 async function dispense(line, scan, quantity, resultEl) {
   try {
     const out = await api.dispense(state.current, { line_no: line.line_no, barcode: scan, quantity });
+    state.scanResults.delete(line.line_no);
     chime();
     const message = t("scan_match", { n: line.line_no, quantity });
     await loadDetail();
@@ -213,13 +237,32 @@ async function dispense(line, scan, quantity, resultEl) {
       alarm();
       const reasons = e.details?.problems?.length ? `${e.message} (${e.details.problems.join(", ")})` : e.message;
       const message = t("scan_mismatch", { n: line.line_no, reason: reasons });
-      resultEl.textContent = message;
-      resultEl.classList.add("scan-bad");
+      state.scanResults.set(line.line_no, message);
+      // The feed may have re-rendered the card while the request was out: write to the
+      // line's result as it is now, not to the element the scan came from.
+      const shown = $(`scan-result-${line.line_no}`) || resultEl;
+      shown.textContent = message;
+      shown.classList.add("scan-bad");
       toast(message, "error");
       return null;
     }
     handleError(e);
     return null;
+  }
+}
+
+async function reverse(line, body) {
+  if (state.busy) return;
+  state.busy = true;
+  try {
+    await api.reverseDispense(state.current, body);
+    forgetForm(line.line_no);
+    await loadDetail();
+    toast(t("reversed_toast", { n: line.line_no }), "ok");
+  } catch (e) {
+    handleError(e);
+  } finally {
+    state.busy = false;
   }
 }
 

@@ -136,6 +136,15 @@ function aiBlock(title, text, facts, byModel = true) {
   );
 }
 
+// The reason forms open on the card, by line: a re-render (the live feed, the language
+// toggle) opens them again, so a pharmacist half-way through a reason does not lose it.
+const openForms = { rx: null, byLine: new Map() };
+
+/** Forgets the open form of a line (its action went through). */
+export function forgetForm(lineNo) {
+  openForms.byLine.delete(lineNo);
+}
+
 /** The decision controls of a line still awaiting a pharmacist. */
 function actions(line, item, severity, alternatives, on) {
   const wrap = h("div", { class: "actions" });
@@ -161,10 +170,17 @@ function actions(line, item, severity, alternatives, on) {
     );
   }
 
+  const close = () => {
+    forgetForm(line.line_no);
+    form.replaceChildren();
+  };
   const open = (kind) => {
-    form.replaceChildren(reasonForm(kind, line, alternatives, on, () => form.replaceChildren()));
+    openForms.byLine.set(line.line_no, kind);
+    form.replaceChildren(reasonForm(kind, line, alternatives, on, close));
     form.querySelector("input, select, textarea")?.focus();
   };
+  const reopen = openForms.byLine.get(line.line_no);
+  if (["substitute", "hold", "cancel"].includes(reopen)) form.replaceChildren(reasonForm(reopen, line, alternatives, on, close));
   buttons.append(
     h("button", { type: "button", "aria-label": `${t("substitute")}: ${label}`, onclick: () => open("substitute") }, t("substitute")),
     h("button", { type: "button", "aria-label": `${t("hold")}: ${label}`, onclick: () => open("hold") }, t("hold")),
@@ -290,20 +306,83 @@ function lineSection(detail, line, on) {
       : null,
     canDecide ? actions(line, item, severity, alternatives, on) : null,
     TO_SCAN.includes(line.status) ? scanSection(line, on) : null,
-    dispense
-      ? h("div", { class: "dispensed" },
-          h("p", {}, "✓ ", t("dispensed_line", { quantity: dispense.quantity, by: dispense.by }), ` · ${dispense.product} · ${dispense.dispense_id}`),
-          h("div", { class: "button-row" },
-            h("button", { type: "button", "data-testid": "label-pdf", "aria-label": `${t("print_label_pdf")}: ${t("line", { n: line.line_no })}`, onclick: () => on.label(line.line_no, "pdf") }, t("print_label_pdf")),
-            h("button", { type: "button", "data-testid": "label-zpl", "aria-label": `${t("print_label_zpl")}: ${t("line", { n: line.line_no })}`, onclick: () => on.label(line.line_no, "zpl") }, t("print_label_zpl")),
-          ),
-        )
-      : null,
+    dispense ? dispensedSection(detail, line, dispense, on) : null,
+    reversedSection(detail, line),
   );
+}
+
+function dispensedSection(detail, line, dispense, on) {
+  const n = line.line_no;
+  const form = h("div", { class: "reverse-slot" });
+  // A hand-over can be undone until the prescription is closed (the server refuses after).
+  const reversible = line.status === "DISPENSED" && detail.status !== "CLOSED";
+  const close = () => {
+    forgetForm(n);
+    form.replaceChildren();
+  };
+  if (reversible && openForms.byLine.get(n) === "reverse") form.replaceChildren(reverseForm(line, on, close));
+  return h("div", { class: "dispensed" },
+    h("p", {}, "✓ ", t("dispensed_line", { quantity: dispense.quantity, by: dispense.by }), ` · ${dispense.product} · ${dispense.dispense_id}`),
+    h("div", { class: "button-row" },
+      h("button", { type: "button", "data-testid": "label-pdf", "aria-label": `${t("print_label_pdf")}: ${t("line", { n })}`, onclick: () => on.label(n, "pdf") }, t("print_label_pdf")),
+      h("button", { type: "button", "data-testid": "label-zpl", "aria-label": `${t("print_label_zpl")}: ${t("line", { n })}`, onclick: () => on.label(n, "zpl") }, t("print_label_zpl")),
+      reversible
+        ? h("button", { type: "button", class: "danger", "data-testid": "reverse-open", "aria-label": `${t("reverse")}: ${t("line", { n })}`, onclick: () => {
+            openForms.byLine.set(n, "reverse");
+            form.replaceChildren(reverseForm(line, on, close));
+            form.querySelector("select")?.focus();
+          } }, t("reverse"))
+        : null,
+    ),
+    form,
+  );
+}
+
+function reverseForm(line, on, close) {
+  const n = line.line_no;
+  const code = h("select", { id: `reverse-code-${n}`, required: true },
+    ["declined", "entered_in_error"].map((c) => h("option", { value: c }, t(`reverse_${c}`))));
+  const reason = h("input", { id: `reverse-reason-${n}`, type: "text", required: true, "aria-required": "true", autocomplete: "off" });
+  const restock = h("input", { id: `reverse-restock-${n}`, type: "checkbox" });
+  const error = h("p", { class: "field-error", role: "alert" });
+  const submit = (event) => {
+    event.preventDefault();
+    if (!reason.value.trim()) {
+      error.textContent = t("reason_required");
+      return;
+    }
+    on.reverse(line, { line_no: n, reason_code: code.value, reason: reason.value.trim(), restock: restock.checked });
+  };
+  return h("form", { class: "reason-form", onsubmit: submit, "aria-label": t("reverse_confirm"), "data-testid": "reverse-form" },
+    h("label", { for: code.id }, t("reverse_code")), code,
+    h("label", { for: reason.id }, t("reverse_reason")), reason,
+    h("p", {}, restock, " ", h("label", { for: restock.id }, t("reverse_restock"))),
+    error,
+    h("div", { class: "button-row" },
+      h("button", { type: "submit", class: "danger" }, t("reverse_confirm")),
+      h("button", { type: "button", onclick: close }, t("close_form")),
+    ),
+  );
+}
+
+/** The hand-overs of this line that were undone: history the pharmacist must still see. */
+function reversedSection(detail, line) {
+  const reversed = (detail.dispenses || []).filter((d) => d.line_no === line.line_no && d.reversed);
+  if (!reversed.length) return null;
+  return h("ul", { class: "reversals", "data-testid": "reversals" }, reversed.map((d) =>
+    h("li", {}, "↺ ", t("reversed_line", {
+      quantity: d.quantity, product: d.product, dispense_id: d.dispense_id,
+      why: t(`reverse_${d.reversed.reason_code}`), by: d.reversed.by, reason: d.reversed.reason,
+    }), " · ", t(d.reversed.restocked ? "reversed_restocked" : "reversed_not_restocked")),
+  ));
 }
 
 /** Renders the whole card for `detail` into `root`. */
 export function renderCard(root, detail, on) {
+  if (openForms.rx !== detail.prescription.rx_id) {
+    openForms.rx = detail.prescription.rx_id;
+    openForms.byLine.clear();
+  }
   const p = detail.patient_card || {};
   const v = detail.verification;
   const rx = detail.prescription;

@@ -38,6 +38,8 @@ const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const AZITHROMYCIN_BEFORE_GS = "0102952800135957" + "10DL24B283";
 const AZITHROMYCIN_AFTER_GS = "17280229";
 const AMLODIPINE = "(01)02954817321484(17)270228(10)DL25D928";
+// Omeprazole Semenanjung (halal-certified capsule), a demo inventory lot.
+const OMEPRAZOLE_HALAL = "(01)02951574393822(17)280930(10)DL25E523";
 // The demo formulary's recalled amlodipine lot (recalls.csv).
 const AMLODIPINE_RECALLED = "(01)02954817321484(17)270531(10)DL25D406";
 
@@ -183,6 +185,12 @@ test("the seed story, keyboard and scanner, in headless Chromium", () => withPag
   await result2.waitFor();
   assert.match(await result2.textContent(), /Wrong pack for line 2/);
   assert.deepEqual(await page.evaluate(() => window.rxgate.sounds), ["alarm"]);
+  // The refusal is audited, so the live feed re-renders the card; a re-render (here the
+  // language toggle, there and back) must not wipe the reason off the line.
+  await page.locator("#lang").click();
+  await page.locator("#lang").click();
+  await page.locator('[data-line="2"] .banner-red', { hasText: "MAJOR interaction" }).waitFor();
+  assert.match(await page.locator("#scan-result-2.scan-bad").textContent(), /Wrong pack for line 2/);
   await shot(page, "04-wrong-pack");
 
   // The right pack, typed as a wedge scanner would with a GS separator: chime, dispensed.
@@ -257,7 +265,7 @@ test("a contraindicated line offers no approve button at all", () => withPage("c
   await shot(page, "09-contraindicated");
 }));
 
-test("a clean line is one tap", () => withPage("one-tap", async (page) => {
+test("a clean line is one tap, and its hand-over can be reversed", () => withPage("one-tap", async (page) => {
   await page.goto(base + "/");
   await page.locator("#login").waitFor();
   await signIn(page);
@@ -268,4 +276,37 @@ test("a clean line is one tap", () => withPage("one-tap", async (page) => {
   await page.locator("#scan-1").waitFor();
   const trips = await page.evaluate(() => window.rxgate.approveRoundTripsMs);
   console.log(`# one-tap approve round trip: ${trips[0]} ms`);
+
+  // Handed over, then the patient declines it at the counter: the pharmacist reverses the
+  // hand-over. The line goes back on hold to be decided again and the card keeps the history.
+  await page.locator("#qty-1").fill("28");
+  await page.locator("#scan-1").focus();
+  await page.keyboard.type(OMEPRAZOLE_HALAL);
+  await page.keyboard.press("Enter");
+  await page.locator('[data-line="1"] .dispensed').waitFor();
+  await page.locator('[data-line="1"] [data-testid="reverse-open"]').click();
+  const form = page.locator('[data-line="1"] [data-testid="reverse-form"]');
+  // Without a reason the browser refuses to submit: nothing is reversed.
+  await form.locator('button[type="submit"]').click();
+  assert.equal(await form.locator("input:invalid").count(), 1);
+  assert.equal(await page.locator('[data-line="1"] .dispensed').count(), 1);
+  await form.locator("select").selectOption("declined");
+  await form.getByLabel("What happened").fill("Patient already has omeprazole at home");
+  await form.getByLabel(/return it to stock/).check();
+  // A re-render (the live feed; here the language toggle, there and back) keeps the open
+  // form and what was typed and ticked in it.
+  await page.locator("#lang").click();
+  await page.locator("#lang").click();
+  assert.equal(await form.getByLabel("What happened").inputValue(), "Patient already has omeprazole at home");
+  assert.equal(await form.getByLabel(/return it to stock/).isChecked(), true);
+  await accessible(page, "reverse hand-over form");
+  await form.locator('button[type="submit"]').click();
+  const history = page.locator('[data-line="1"] [data-testid="reversals"]');
+  await history.waitFor();
+  const text = await history.textContent();
+  assert.match(text, /Reversed: 28 × .*Declined by the patient by aisyah: “Patient already has omeprazole at home”/);
+  assert.match(text, /returned to stock/);
+  assert.equal(await page.locator('[data-line="1"] .dispensed').count(), 0, "no standing hand-over is shown");
+  await page.locator('[data-line="1"] [data-testid="approve"]').waitFor();
+  await shot(page, "10-reversed");
 }));
