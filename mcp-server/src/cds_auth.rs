@@ -11,17 +11,15 @@
 //! - `aud` is the URL of the service being called (a token minted for another service or
 //!   another server is refused);
 //! - `exp` is in the future and at most five minutes after `iat`, and `jti` is unseen: a
-//!   captured token cannot be replayed (seen ids are kept until they expire, per process —
-//!   a second process could accept one replay within those five minutes).
+//!   captured token cannot be replayed. The caller claims the id in the database
+//!   ([`VerifiedClient::jti`]), so a token used at one instance is refused at every other.
 //!
 //! Configuration: `RXGATE_CDS_CLIENTS` names a JSON file
 //! `{"clients": [{"iss": "...", "jwks": {"keys": [...]}}]}` (or `"jwks_file": "path"`
 //! instead of `jwks`). A bad file stops the server at start. Without it only rxgate's own
 //! bearer tokens reach the CDS services.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
 
 use anyhow::Context;
 use jsonwebtoken::jwk::JwkSet;
@@ -32,6 +30,9 @@ use crate::auth::{Principal, Role, TokenError};
 
 /// The longest life the spec allows a client's token.
 const MAX_LIFETIME_SECS: i64 = 300;
+
+/// Clock skew tolerated on `exp` and `iat`.
+const LEEWAY_SECS: u64 = 5;
 
 /// The algorithms CDS Hooks 2.0 asks services to support.
 const ALGORITHMS: [Algorithm; 2] = [Algorithm::ES384, Algorithm::RS384];
@@ -67,12 +68,21 @@ struct Claims {
     jti: String,
 }
 
-/// The trusted CDS clients and the token ids already used.
+/// The trusted CDS clients.
 #[derive(Default)]
 pub(crate) struct CdsClients {
     clients: Vec<Client>,
-    /// `jti` → `exp` of tokens accepted so far (forgotten once expired).
-    seen: Mutex<HashMap<String, i64>>,
+}
+
+/// A client token whose signature, issuer, audience and lifetime hold. It is good only
+/// once: the caller must claim `(issuer, jti)` before trusting `principal`.
+#[derive(Debug)]
+pub(crate) struct VerifiedClient {
+    pub(crate) principal: Principal,
+    pub(crate) issuer: String,
+    pub(crate) jti: String,
+    /// The last moment the token is accepted.
+    pub(crate) expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl CdsClients {
@@ -116,13 +126,12 @@ impl CdsClients {
             }
             clients.push(Client { iss: entry.iss, jwks });
         }
-        Ok(CdsClients { clients, seen: Mutex::new(HashMap::new()) })
+        Ok(CdsClients { clients })
     }
 
-    /// The principal of a client's token for the service at one of `audiences` (full URLs),
-    /// at `now` (seconds since the epoch). The principal is a physician: the client asks on
-    /// behalf of whoever is ordering.
-    pub(crate) fn verify(&self, token: &str, audiences: &[String], now: i64) -> Result<Principal, TokenError> {
+    /// A client's token for the service at one of `audiences` (full URLs). The principal is
+    /// a physician: the client asks on behalf of whoever is ordering.
+    pub(crate) fn verify(&self, token: &str, audiences: &[String]) -> Result<VerifiedClient, TokenError> {
         let invalid = |why: &str| TokenError::Invalid(why.to_string());
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("not a well-formed JWT"))?;
         if !ALGORITHMS.contains(&header.alg) {
@@ -143,7 +152,7 @@ impl CdsClients {
         validation.set_issuer(&[client.iss.as_str()]);
         validation.set_audience(audiences);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud"]);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECS;
         let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
             .map_err(|e| {
                 use jsonwebtoken::errors::ErrorKind;
@@ -162,18 +171,19 @@ impl CdsClients {
         if claims.jti.trim().is_empty() {
             return Err(invalid("claim `jti` is empty"));
         }
-        {
-            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-            seen.retain(|_, exp| *exp + 5 >= now);
-            if seen.insert(format!("{}\n{}", client.iss, claims.jti), claims.exp).is_some() {
-                return Err(invalid("this token was already used (`jti`)"));
-            }
-        }
+        // The id must be remembered for as long as the token is accepted, leeway included.
+        let expires_at = chrono::DateTime::from_timestamp(claims.exp.saturating_add(LEEWAY_SECS as i64), 0)
+            .ok_or_else(|| invalid("claim `exp` is out of range"))?;
         let subject = match claims.sub.as_deref().filter(|s| !s.trim().is_empty()) {
             Some(sub) => format!("cds:{}:{sub}", client.iss),
             None => format!("cds:{}", client.iss),
         };
-        Ok(Principal::new(subject, Role::Physician))
+        Ok(VerifiedClient {
+            principal: Principal::new(subject, Role::Physician),
+            issuer: client.iss.clone(),
+            jti: claims.jti,
+            expires_at,
+        })
     }
 }
 

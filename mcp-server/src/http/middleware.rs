@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{AppError, AppState, MCP_ROLES};
-use crate::auth::Principal;
+use crate::auth::{Principal, TokenError};
 
 /// Loopback browser origins, any port, in rmcp's allow-list syntax.
 pub(super) const LOOPBACK_ORIGIN_PATTERNS: &[&str] = &[
@@ -181,10 +181,7 @@ pub(super) async fn authenticate_cds_client(
             if let Some(service) = path.strip_suffix("/feedback") {
                 audiences.push(format!("{}{service}", state.public_url));
             }
-            state.cds_clients.verify(&token, &audiences, chrono::Utc::now().timestamp()).map_err(|reason| {
-                tracing::info!(%reason, "refused a CDS client token");
-                AppError::Unauthorized { reason, resource_metadata: state.resource_metadata_url("") }
-            })
+            claim_cds_client_token(&state, &token, &audiences).await
         }
         _ => principal_of(&state, &request, ""),
     };
@@ -195,6 +192,23 @@ pub(super) async fn authenticate_cds_client(
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// A CDS client's token, verified and then claimed in the database: a token is good once,
+/// on whichever instance sees it first.
+async fn claim_cds_client_token(state: &AppState, token: &str, audiences: &[String]) -> Result<Principal, AppError> {
+    let refuse = |reason: TokenError| {
+        tracing::info!(%reason, "refused a CDS client token");
+        AppError::Unauthorized { reason, resource_metadata: state.resource_metadata_url("") }
+    };
+    let verified = state.cds_clients.verify(token, audiences).map_err(refuse)?;
+    let mut tx = state.storage.begin().await?;
+    let first_use = tx.claim_cds_token_id(&verified.issuer, &verified.jti, verified.expires_at).await?;
+    tx.commit().await?;
+    if !first_use {
+        return Err(refuse(TokenError::Invalid("this token was already used (`jti`)".into())));
+    }
+    Ok(verified.principal)
 }
 
 /// The authenticated caller of a REST handler: `Caller(principal): Caller`.

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ToolOutput;
-use super::common::{KnowledgeStamp, NumberIn, Sex, parse_date};
+use super::common::{KnowledgeStamp, NumberIn, Patient, Sex, parse_date};
 use super::dose::{AmountOut, amount};
 
 /// A bundled regimen by id or alias (`CHOP`, `carboplatin-auc5`), or an inline definition
@@ -23,31 +23,32 @@ pub(crate) enum RegimenRef {
 }
 
 /// The contract's Patient plus `labs`. Allergies, medications, Child–Pugh and halal
-/// preference are accepted so that a full Patient object validates, but do not change a
-/// regimen's doses: those are other tools' checks.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[allow(dead_code)]
-#[serde(deny_unknown_fields)]
+/// preference are accepted (and validated) so that a full Patient object is welcome, but do
+/// not change a regimen's doses: those are other tools' checks.
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct RegimenPatient {
-    pub(crate) age_days: Option<f64>,
-    pub(crate) age_years: Option<f64>,
-    pub(crate) weight_kg: Option<f64>,
-    pub(crate) height_cm: Option<f64>,
-    pub(crate) sex: Option<Sex>,
-    pub(crate) serum_creatinine_umol_l: Option<f64>,
-    pub(crate) egfr_ml_min_1_73m2: Option<f64>,
-    pub(crate) crcl_ml_min: Option<f64>,
-    pub(crate) child_pugh: Option<String>,
-    pub(crate) pregnant: Option<bool>,
-    #[serde(default)]
-    pub(crate) allergies: Vec<String>,
-    #[serde(default)]
-    pub(crate) active_medications: Vec<String>,
-    pub(crate) halal_preference: Option<String>,
+    #[serde(flatten)]
+    pub(crate) patient: Patient,
     /// Lab code with the unit in the name: `anc_10e9_l`, `platelets_10e9_l`,
     /// `bilirubin_umol_l`, `crcl_ml_min`, `serum_creatinine_umol_l`, …
     #[serde(default)]
     pub(crate) labs: BTreeMap<String, f64>,
+}
+
+/// By hand because `serde(flatten)` would let unknown fields through unseen: `labs` is
+/// taken out and the rest must be a [`Patient`], which refuses a field it does not know.
+impl<'de> Deserialize<'de> for RegimenPatient {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut fields = serde_json::Map::deserialize(deserializer)?;
+        let labs = match fields.remove("labs") {
+            Some(labs) => serde_json::from_value(labs).map_err(|e| D::Error::custom(format!("labs: {e}")))?,
+            None => BTreeMap::new(),
+        };
+        let patient = serde_json::from_value(serde_json::Value::Object(fields)).map_err(D::Error::custom)?;
+        Ok(RegimenPatient { patient, labs })
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -327,9 +328,9 @@ pub(crate) fn evaluate(
             &compiled
         }
     };
-    let p = &input.patient;
+    let p = &input.patient.patient;
     let mut labs = BTreeMap::new();
-    for (k, v) in &p.labs {
+    for (k, v) in &input.patient.labs {
         labs.insert(k.clone(), q(*v, &format!("patient.labs.{k}"))?);
     }
     let patient = regimen::Patient {
@@ -486,4 +487,44 @@ fn summary(o: &RegimenEvalOutput, cycle: u32, day: u32) -> String {
         s.push_str(&format!(" Not checked (unknown): {}.", o.unknown.join(", ")));
     }
     s.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RegimenPatient;
+    use serde_json::json;
+
+    fn read(value: serde_json::Value) -> Result<RegimenPatient, String> {
+        serde_json::from_value(value).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_regimen_patient_is_the_contracts_patient_plus_labs() {
+        let p = read(json!({"weight_kg": 70.0, "height_cm": 175.0, "child_pugh": "B", "labs": {"anc_10e9_l": 1.2}}))
+            .unwrap();
+        assert_eq!((p.patient.weight_kg, p.patient.height_cm), (Some(70.0), Some(175.0)));
+        assert_eq!(p.labs["anc_10e9_l"], 1.2);
+        assert!(read(json!({})).unwrap().labs.is_empty());
+    }
+
+    #[test]
+    fn a_misspelt_field_or_a_bad_value_is_refused_not_ignored() {
+        // A typo in the weight must not evaluate the regimen as if no weight were given.
+        assert!(read(json!({"wieght_kg": 70.0})).unwrap_err().contains("wieght_kg"));
+        assert!(read(json!({"child_pugh": "D"})).unwrap_err().contains("D"));
+        assert!(read(json!({"halal_preference": "sometimes"})).is_err());
+        assert!(read(json!({"labs": {"anc_10e9_l": "low"}})).unwrap_err().starts_with("labs:"));
+    }
+
+    #[test]
+    fn the_published_schema_lists_every_patient_field_and_labs() {
+        let schema = serde_json::to_value(schemars::schema_for!(RegimenPatient)).unwrap();
+        let patient = serde_json::to_value(schemars::schema_for!(super::Patient)).unwrap();
+        let properties = schema["properties"].as_object().expect("an object schema");
+        for field in patient["properties"].as_object().unwrap().keys() {
+            assert!(properties.contains_key(field), "`{field}` missing from {schema}");
+        }
+        assert!(properties.contains_key("labs"));
+        assert_eq!(schema["additionalProperties"], false, "the schema must say unknown fields are refused: {schema}");
+    }
 }

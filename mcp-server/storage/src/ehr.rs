@@ -292,6 +292,33 @@ impl Tx {
         Ok(())
     }
 
+    /// Claims a CDS client token id: `true` the first time `(issuer, jti)` is seen, `false`
+    /// for a replay, whichever instance saw it first. Ids of expired tokens are forgotten
+    /// (a replayed expired token fails on its `exp` before it gets here).
+    pub async fn claim_cds_token_id(&mut self, issuer: &str, jti: &str, expires_at: DateTime<Utc>) -> Result<bool> {
+        let now = self.now();
+        on_conn!(self, |c| {
+            sqlx::query("DELETE FROM cds_token_ids WHERE expires_at < $1")
+                .bind(now)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        let inserted = on_conn!(self, |c| {
+            sqlx::query(
+                "INSERT INTO cds_token_ids (issuer, jti, expires_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (issuer, jti) DO NOTHING",
+            )
+            .bind(issuer)
+            .bind(jti)
+            .bind(expires_at)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(inserted == 1)
+    }
+
     /// The service that issued a card, if this server issued it.
     pub async fn cds_card_service(&mut self, uuid: &str) -> Result<Option<String>> {
         let found = on_conn!(self, |c| {

@@ -63,6 +63,7 @@ on_both_backends!(
     a_model_text_upgrades_the_template_once_and_a_template_never_replaces_it,
     racing_upgrades_of_one_template_leave_exactly_one_model_text,
     database_refuses_any_other_change_to_a_stored_explanation,
+    a_cds_client_token_id_is_claimed_once_across_connections,
 );
 
 /// Runs a scenario, then drops the database even if the scenario panicked.
@@ -1002,4 +1003,44 @@ async fn database_refuses_any_other_change_to_a_stored_explanation(db: Arc<TestD
         assert!(db.execute(&sql).await.is_err(), "the database must refuse `{sql}`");
     }
     assert_eq!(stored_explanations(&db.storage, rx).await, vec![upgraded]);
+}
+
+async fn a_cds_client_token_id_is_claimed_once_across_connections(db: Arc<TestDatabase>) {
+    let ehr = "https://ehr.example/fhir";
+    let in_five_minutes = chrono::Utc::now() + chrono::Duration::minutes(5);
+    // Two instances (two pooled connections, two transactions) receive the same token at
+    // once: exactly one of them may accept it.
+    let barrier = Arc::new(Barrier::new(2));
+    let claims: Vec<_> = (0..2)
+        .map(|_| {
+            let (db, barrier) = (db.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let mut tx = db.storage.begin().await.unwrap();
+                let first = tx.claim_cds_token_id(ehr, "jti-1", in_five_minutes).await.unwrap();
+                tx.commit().await.unwrap();
+                first
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for claim in claims {
+        outcomes.push(claim.await.unwrap());
+    }
+    outcomes.sort();
+    assert_eq!(outcomes, [false, true], "one claim wins, the replay loses");
+
+    let mut tx = db.storage.begin().await.unwrap();
+    assert!(!tx.claim_cds_token_id(ehr, "jti-1", in_five_minutes).await.unwrap(), "still a replay later");
+    // A token id is the issuer's: another EHR may use the same string.
+    assert!(tx.claim_cds_token_id("https://other-ehr.example", "jti-1", in_five_minutes).await.unwrap());
+    // Ids of tokens past their expiry are forgotten (the token itself fails on `exp`), so the
+    // table holds at most five minutes of ids.
+    let a_minute_ago = chrono::Utc::now() - chrono::Duration::minutes(1);
+    assert!(tx.claim_cds_token_id(ehr, "jti-old", a_minute_ago).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = db.storage.begin().await.unwrap();
+    assert!(tx.claim_cds_token_id(ehr, "jti-old", a_minute_ago).await.unwrap(), "the expired id was purged");
+    assert!(!tx.claim_cds_token_id(ehr, "jti-1", in_five_minutes).await.unwrap());
+    tx.commit().await.unwrap();
 }

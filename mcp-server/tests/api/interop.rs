@@ -360,7 +360,7 @@ async fn a_cancel_signed_by_the_ehr_stops_further_fills_and_a_forged_one_is_refu
 
 /// An order-sign call with draft orders amlodipine 5 mg daily and clarithromycin 500 mg
 /// twice daily (the seed's major interaction).
-fn amlodipine_clarithromycin_sign() -> Value {
+pub(crate) fn amlodipine_clarithromycin_sign() -> Value {
     let order = |id: &str, rxcui: &str, mg: u32, timing: &str| {
         json!({"resource": {"resourceType": "MedicationRequest", "id": id, "status": "draft", "intent": "order",
             "subject": {"reference": "Patient/p1"},
@@ -776,12 +776,27 @@ async fn a_reversed_dispense_keeps_its_record_restocks_holds_the_line_and_the_eh
 }
 
 // Two P-384 keys made for this test only (PKCS#8 DER, hex): the EHR's, and a forger's.
-const EHR_KEY: &str = "3081b6020100301006072a8648ce3d020106052b8104002204819e30819b0201010430e170f9e89f5d2664fc382ec7e4ee4d9d37e2347b837b61a560598586450b554d2fd9bd9e506442da8b9f51c34727ed26a16403620004a2ebb9cb38da9d87da0d3091299b954d91f473ff6b4f7867b34fe6dc877205176cf53ec72184f048a349a90221a79ea745953c0185ed9cd551ac2a01ea666acbeb56e16dcca804c0c4f1b93981909e69af44fef0833d9f014d592820a9c5d0c1";
+pub(crate) const EHR_KEY: &str = "3081b6020100301006072a8648ce3d020106052b8104002204819e30819b0201010430e170f9e89f5d2664fc382ec7e4ee4d9d37e2347b837b61a560598586450b554d2fd9bd9e506442da8b9f51c34727ed26a16403620004a2ebb9cb38da9d87da0d3091299b954d91f473ff6b4f7867b34fe6dc877205176cf53ec72184f048a349a90221a79ea745953c0185ed9cd551ac2a01ea666acbeb56e16dcca804c0c4f1b93981909e69af44fef0833d9f014d592820a9c5d0c1";
 const FORGER_KEY: &str = "3081b6020100301006072a8648ce3d020106052b8104002204819e30819b0201010430da49311f000c04b74a8dfacab78f72f8b98ade490bee13d7805c4ec36c79b08b5f716c25df77bde9fe5cb018fb8c6cb0a164036200042909c87b2940980ba1eb99c74af27ec48dde4d7b6f3c426fdf899093f92471908376c17988c47c0e1752979dfcaf613f1a0f5f2843097924c3a14c13ba546886e901cd4f241666b2483d7637bcd54f33d70442a9bab7a92d2767ed370a5c52c4";
-const EHR_ISSUER: &str = "https://ehr.hospital.example/cds-client";
+pub(crate) const EHR_ISSUER: &str = "https://ehr.hospital.example/cds-client";
+
+/// Writes an `RXGATE_CDS_CLIENTS` file in `dir` trusting [`EHR_ISSUER`] with the public
+/// half of [`EHR_KEY`] (kid `ehr-2026`), and returns its path.
+pub(crate) fn trust_the_ehr_as_cds_client(dir: &std::path::Path) -> std::path::PathBuf {
+    use jsonwebtoken::Algorithm;
+    use jsonwebtoken::jwk::{Jwk, JwkSet};
+    let ehr_key = jsonwebtoken::EncodingKey::from_ec_der(&hex::decode(EHR_KEY).unwrap());
+    let mut public = Jwk::from_encoding_key(&ehr_key, Algorithm::ES384).unwrap();
+    public.common.key_id = Some("ehr-2026".into());
+    std::fs::write(dir.join("ehr-jwks.json"), serde_json::to_string(&JwkSet { keys: vec![public] }).unwrap()).unwrap();
+    let clients = json!({"clients": [{"iss": EHR_ISSUER, "jwks_file": "ehr-jwks.json"}]});
+    let config = dir.join("cds-clients.json");
+    std::fs::write(&config, clients.to_string()).unwrap();
+    config
+}
 
 /// A CDS client's token as CDS Hooks 2.0 describes it.
-fn client_token(key_hex: &str, kid: &str, iss: &str, aud: &str, lifetime: i64, jti: &str) -> String {
+pub(crate) fn client_token(key_hex: &str, kid: &str, iss: &str, aud: &str, lifetime: i64, jti: &str) -> String {
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
     let key = EncodingKey::from_ec_der(&hex::decode(key_hex).unwrap());
     let mut header = Header::new(Algorithm::ES384);
@@ -794,17 +809,8 @@ fn client_token(key_hex: &str, kid: &str, iss: &str, aud: &str, lifetime: i64, j
 
 #[tokio::test]
 async fn a_cds_client_token_signed_with_the_ehrs_published_key_gets_cards_and_forged_or_replayed_ones_do_not() {
-    use jsonwebtoken::Algorithm;
-    use jsonwebtoken::jwk::{Jwk, JwkSet};
     let dir = tempfile::tempdir().unwrap();
-    let ehr_key = jsonwebtoken::EncodingKey::from_ec_der(&hex::decode(EHR_KEY).unwrap());
-    let mut public = Jwk::from_encoding_key(&ehr_key, Algorithm::ES384).unwrap();
-    public.common.key_id = Some("ehr-2026".into());
-    std::fs::write(dir.path().join("ehr-jwks.json"), serde_json::to_string(&JwkSet { keys: vec![public] }).unwrap())
-        .unwrap();
-    let clients = json!({"clients": [{"iss": EHR_ISSUER, "jwks_file": "ehr-jwks.json"}]});
-    let config = dir.path().join("cds-clients.json");
-    std::fs::write(&config, clients.to_string()).unwrap();
+    let config = trust_the_ehr_as_cds_client(dir.path());
     let app = spawn_app_with(&[("RXGATE_JWT_SECRET", SECRET), ("RXGATE_CDS_CLIENTS", config.to_str().unwrap())], &[]);
 
     let service = app.url("/cds-services/rxgate-order-sign");

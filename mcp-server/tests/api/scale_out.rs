@@ -113,3 +113,37 @@ async fn two_server_processes_on_one_postgres_settle_every_race_once() {
     drop((a, b));
     database.drop_database().await;
 }
+
+/// A CDS client's token is good once across the instances behind one URL: captured on its
+/// way to one process, it is refused by the other.
+#[tokio::test]
+async fn a_cds_client_token_used_at_one_instance_is_refused_at_the_other() {
+    use crate::interop::{
+        EHR_ISSUER, EHR_KEY, amlodipine_clarithromycin_sign, client_token, trust_the_ehr_as_cds_client,
+    };
+    let Some(database) = rxgate_storage::testing::TestDatabase::postgres().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let clients = trust_the_ehr_as_cds_client(dir.path());
+    // Both behind one public URL, as behind a load balancer: the token's `aud` fits either.
+    let public = "https://rxgate.hospital.example";
+    let env = [
+        ("RXGATE_JWT_SECRET", SECRET),
+        ("DATABASE_URL", database.target.as_str()),
+        ("RXGATE_CDS_CLIENTS", clients.to_str().unwrap()),
+        ("RXGATE_PUBLIC_URL", public),
+    ];
+    let a = spawn_app_with(&env, &["--demo"]);
+    let b = spawn_app_with(&env, &[]);
+    let path = "/cds-services/rxgate-order-sign";
+    let token = client_token(EHR_KEY, "ehr-2026", EHR_ISSUER, &format!("{public}{path}"), 300, "jti-lb-0001");
+    let call = amlodipine_clarithromycin_sign();
+    let at = |app: &TestApp| app.http.post(app.url(path)).bearer_auth(&token).json(&call).send();
+    let first = at(&a).await.unwrap();
+    assert_eq!(first.status().as_u16(), 200, "{}", body(first).await);
+    let replay = at(&b).await.unwrap();
+    assert_eq!(replay.status().as_u16(), 401, "{}", body(replay).await);
+    let replay = at(&a).await.unwrap();
+    assert_eq!(replay.status().as_u16(), 401, "{}", body(replay).await);
+    drop((a, b));
+    database.drop_database().await;
+}
