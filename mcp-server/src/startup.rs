@@ -76,7 +76,7 @@ impl Application {
             metrics: Arc::new(Metrics::new()),
             public_url: public_url.into(),
             extra_origins: config.allowed_origins.clone().into(),
-            sync: Arc::new(crate::sync::SyncConfig::from_env()),
+            sync: Arc::new(crate::sync::SyncConfig::from_env()?),
             cds_clients: Arc::new(crate::cds_auth::CdsClients::from_env()?),
         };
         let shutdown = CancellationToken::new();

@@ -10,13 +10,19 @@
 //! ends, and the EHR deduplicates by the natural key sent in `X-Rxgate-Event-Key`.
 //!
 //! Configuration (environment): `RXGATE_EHR_URL` (where MedicationDispense webhooks go;
-//! outbound sync is off without it; plain HTTP — put TLS in front), `RXGATE_EHR_SECRET`
+//! outbound sync is off without it; `https://`, checked against the system's roots plus
+//! `RXGATE_EHR_CA_FILE`, a PEM bundle for a hospital's own CA; plain `http://` only to a
+//! loopback address or with `RXGATE_EHR_ALLOW_PLAIN_HTTP=true`, for an egress proxy that
+//! adds TLS — dispenses carry patient data), `RXGATE_EHR_SECRET`
 //! (HMAC secret for outbound and inbound webhook signatures; inbound webhooks are refused
 //! without it), `RXGATE_SYNC_POLL_MS` (worker period, default 1000),
 //! `RXGATE_SYNC_BACKOFF_SCALE` (multiplies the 1 m … 6 h schedule; drills and tests only).
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use anyhow::Context;
 
 use chrono::Utc;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -46,21 +52,77 @@ pub(crate) struct SyncConfig {
     pub(crate) secret: Option<Vec<u8>>,
     pub(crate) poll: Duration,
     pub(crate) backoff_scale: f64,
+    /// The client for every call to the EHR (built once: its TLS roots are read at start).
+    pub(crate) http: reqwest::Client,
 }
 
 impl SyncConfig {
-    pub(crate) fn from_env() -> SyncConfig {
+    /// Reads the settings; a bad CA file, or plain HTTP to a host that is not this machine
+    /// without the explicit opt-in, stops the server at start rather than at the first
+    /// dispense.
+    pub(crate) fn from_env() -> anyhow::Result<SyncConfig> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        SyncConfig {
-            ehr_url: var("RXGATE_EHR_URL").map(|u| u.trim_end_matches('/').to_string()),
+        let ehr_url = var("RXGATE_EHR_URL").map(|u| u.trim_end_matches('/').to_string());
+        if let Some(url) = &ehr_url {
+            let allow_plain = var("RXGATE_EHR_ALLOW_PLAIN_HTTP").is_some_and(|v| v == "true" || v == "1");
+            check_ehr_url(url, allow_plain)?;
+        }
+        let ca_file = var("RXGATE_EHR_CA_FILE");
+        Ok(SyncConfig {
+            ehr_url,
             secret: var("RXGATE_EHR_SECRET").map(String::into_bytes),
             poll: Duration::from_millis(var("RXGATE_SYNC_POLL_MS").and_then(|v| v.parse().ok()).unwrap_or(1000)),
             backoff_scale: var("RXGATE_SYNC_BACKOFF_SCALE")
                 .and_then(|v| v.parse::<f64>().ok())
                 .filter(|s| *s > 0.0 && *s <= 1.0)
                 .unwrap_or(1.0),
-        }
+            http: ehr_client(ca_file.as_deref().map(Path::new))?,
+        })
     }
+}
+
+/// `https://` anywhere; `http://` only to this machine unless the deployment says an egress
+/// proxy adds TLS.
+fn check_ehr_url(url: &str, allow_plain: bool) -> anyhow::Result<()> {
+    let parsed = reqwest::Url::parse(url).with_context(|| format!("RXGATE_EHR_URL `{url}` is not a URL"))?;
+    let host = parsed.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
+    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if allow_plain || loopback => Ok(()),
+        "http" => anyhow::bail!(
+            "RXGATE_EHR_URL `{url}` is plain HTTP to another host, and dispenses carry patient data: use \
+             https:// (RXGATE_EHR_CA_FILE for a hospital CA), or set RXGATE_EHR_ALLOW_PLAIN_HTTP=true when an \
+             egress proxy adds TLS"
+        ),
+        other => anyhow::bail!("RXGATE_EHR_URL `{url}`: scheme `{other}` is neither https nor http"),
+    }
+}
+
+/// A client that trusts the system's roots plus those in `ca_file` (PEM), TLS 1.2 at least.
+fn ehr_client(ca_file: Option<&Path>) -> anyhow::Result<reqwest::Client> {
+    let mut builder =
+        reqwest::Client::builder().timeout(Duration::from_secs(10)).tls_version_min(reqwest::tls::Version::TLS_1_2);
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).with_context(|| format!("reading RXGATE_EHR_CA_FILE {}", path.display()))?;
+        let roots = reqwest::Certificate::from_pem_bundle(&pem)
+            .with_context(|| format!("RXGATE_EHR_CA_FILE {}: not a PEM certificate bundle", path.display()))?;
+        anyhow::ensure!(!roots.is_empty(), "RXGATE_EHR_CA_FILE {} holds no certificate", path.display());
+        builder = builder.tls_certs_merge(roots);
+    }
+    builder.build().context("building the EHR client")
+}
+
+/// A transport error with its causes (the certificate problem is a cause, not the message).
+fn transport_error(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -719,13 +781,7 @@ pub(crate) fn spawn_worker(state: AppState, config: Arc<SyncConfig>, stop: Cance
     };
     tracing::info!(url = %url, "outbound EHR sync on");
     tokio::spawn(async move {
-        let http = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
-            Ok(http) => http,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot build the webhook client; outbound sync stopped");
-                return;
-            }
-        };
+        let http = config.http.clone();
         loop {
             if let Err(e) = tick(&state, &config, &http, &url).await {
                 tracing::warn!(error = ?e, "sync tick failed; retrying next period");
@@ -822,7 +878,7 @@ async fn deliver(
             let body = response.text().await.unwrap_or_default();
             Err(Failure::from_http(status, &body))
         }
-        Err(e) => Err(Failure::Transient(format!("no answer: {e}"))),
+        Err(e) => Err(Failure::Transient(format!("no answer: {}", transport_error(&e)))),
     };
     let elapsed = started.elapsed();
     let before = Delivery {
@@ -942,10 +998,7 @@ pub(crate) async fn med_list_pull(
     };
     let started = Instant::now();
     let kind = EventKind::MedListPull;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("webhook client: {e}")))?;
+    let http = &state.sync.http;
     // A FHIR id is `[A-Za-z0-9\-\.]{1,64}`: nothing in it needs escaping in a query.
     if !rxgate_interop::output::is_fhir_id(ehr_patient) {
         return Err(AppError::BadRequest { message: format!("`{ehr_patient}` is not a FHIR id"), details: None });
@@ -964,7 +1017,8 @@ pub(crate) async fn med_list_pull(
         state.metrics.interop.count(Direction::Inbound, kind, "retry");
         AppError::Rejected { code: "ehr_unavailable", message, details: None }
     };
-    let response = request.send().await.map_err(|e| unavailable(format!("the EHR did not answer: {e}")))?;
+    let response =
+        request.send().await.map_err(|e| unavailable(format!("the EHR did not answer: {}", transport_error(&e))))?;
     if !response.status().is_success() {
         return Err(unavailable(format!("the EHR answered {}", response.status())));
     }
@@ -1009,4 +1063,22 @@ pub(crate) async fn med_list_pull(
         "active_medications": names.len(), "unmapped": pending.len(),
         "fetch_ms": fetched.as_millis() as u64, "total_ms": elapsed.as_millis() as u64,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_ehr_url;
+
+    #[test]
+    fn patient_data_leaves_over_https_or_to_this_machine_unless_an_egress_proxy_is_declared() {
+        assert!(check_ehr_url("https://ehr.hospital.example/fhir", false).is_ok());
+        for local in ["http://127.0.0.1:8081/fhir", "http://localhost/fhir", "http://[::1]:9000/fhir"] {
+            assert!(check_ehr_url(local, false).is_ok(), "{local}");
+        }
+        let refused = check_ehr_url("http://ehr.hospital.example/fhir", false).unwrap_err().to_string();
+        assert!(refused.contains("RXGATE_EHR_ALLOW_PLAIN_HTTP"), "{refused}");
+        assert!(check_ehr_url("http://ehr.hospital.example/fhir", true).is_ok());
+        assert!(check_ehr_url("ftp://ehr.hospital.example/fhir", true).is_err());
+        assert!(check_ehr_url("ehr.hospital.example", false).is_err());
+    }
 }

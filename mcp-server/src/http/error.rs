@@ -70,6 +70,8 @@ impl AppError {
             AppError::Forbidden { .. } | AppError::OriginNotAllowed { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            // The EHR behind us failed or answered nonsense: a gateway's error, worth retrying.
+            AppError::Rejected { code: "ehr_unavailable" | "ehr_bad_answer", .. } => StatusCode::BAD_GATEWAY,
             AppError::Conflict { .. } | AppError::Rejected { .. } => StatusCode::CONFLICT,
             AppError::Refused(r) => StatusCode::from_u16(r.http_status()).unwrap_or(StatusCode::CONFLICT),
             AppError::Busy | AppError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,

@@ -71,13 +71,49 @@ async fn ehr_med_list() -> ([(&'static str, &'static str); 1], String) {
     ([("content-type", "application/fhir+json")], bundle.to_string())
 }
 
+fn ehr_routes(ehr: &Ehr) -> axum::Router {
+    axum::Router::new()
+        .route("/fhir/MedicationDispense", axum::routing::post(ehr_dispense))
+        .route("/fhir/MedicationStatement", axum::routing::get(ehr_med_list))
+        .with_state(ehr.clone())
+}
+
+/// The fake EHR over HTTPS on a free loopback port, with a certificate for `localhost`
+/// signed by nobody anyone trusts; returns its base URL and the certificate (PEM).
+async fn fake_ehr_over_tls() -> (String, Ehr, String) {
+    use tokio_rustls::rustls;
+    let ehr = Ehr::default();
+    let app = ehr_routes(&ehr);
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(made.signing_key.serialize_der());
+    let tls = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![made.cert.der().clone()], key.into())
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://localhost:{}/fhir", listener.local_addr().unwrap().port());
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { return };
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                // A client that does not trust the certificate hangs up here.
+                let Ok(stream) = acceptor.accept(tcp).await else { return };
+                let service = hyper_util::service::TowerToHyperService::new(app);
+                let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (url, ehr, made.cert.pem())
+}
+
 /// The fake EHR's webhook receiver on a free loopback port; returns its base URL.
 async fn fake_ehr(plan: Vec<u16>) -> (String, Ehr) {
     let ehr = Ehr { plan: Arc::new(Mutex::new(plan)), ..Ehr::default() };
-    let app = axum::Router::new()
-        .route("/fhir/MedicationDispense", axum::routing::post(ehr_dispense))
-        .route("/fhir/MedicationStatement", axum::routing::get(ehr_med_list))
-        .with_state(ehr.clone());
+    let app = ehr_routes(&ehr);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/fhir", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -562,6 +598,45 @@ async fn a_med_list_pull_of_5000_active_medications_becomes_the_patients_active_
     assert_eq!(patient.active_medications.len(), 5000);
     assert!(patient.active_medications.iter().all(|m| !m.is_empty()));
     assert!(patient.active_medications.contains(&"atorvastatin".to_string()), "brand Lipitor mapped to its generic");
+}
+
+#[tokio::test]
+async fn the_ehr_is_reached_over_https_and_only_with_a_certificate_the_server_trusts() {
+    let (url, ehr, certificate) = fake_ehr_over_tls().await;
+    async fn pull(app: &TestApp, key: &str) -> (u16, HeaderMap, Value) {
+        let patient_id = crate::helpers::seed_patient(&app.database().await).await;
+        let body = json!({"patient_id": patient_id, "ehr_patient": "p1"});
+        post_json(app, &app.token("admin"), "/api/v1/interop/med-list-pull", &body, key).await
+    }
+
+    // The hospital's CA (here the certificate itself) given: the list comes over TLS.
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("hospital-ca.pem");
+    std::fs::write(&ca_file, &certificate).unwrap();
+    let trusting = spawn_app_with(
+        &[("RXGATE_JWT_SECRET", SECRET), ("RXGATE_EHR_URL", &url), ("RXGATE_EHR_CA_FILE", ca_file.to_str().unwrap())],
+        &[],
+    );
+    let (status, _, pulled) = pull(&trusting, "tls-pull-000001").await;
+    assert_eq!((status, pulled["active_medications"].as_i64()), (200, Some(5000)), "{pulled}");
+
+    // Without it the same EHR is an unknown issuer: nothing is fetched, and the message says why.
+    let wary = spawn_app_with(&[("RXGATE_JWT_SECRET", SECRET), ("RXGATE_EHR_URL", &url)], &[]);
+    let (status, _, refused) = pull(&wary, "tls-pull-000002").await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (502, Some("ehr_unavailable")), "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap().to_lowercase();
+    assert!(message.contains("certificate"), "{refused}");
+    assert!(ehr.received.lock().unwrap().is_empty());
+
+    // Plain HTTP to another host is refused at start, before any patient data could leave.
+    let out = crate::helpers::rxgate()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("RXGATE_DATA_DIR", dir.path())
+        .env("RXGATE_EHR_URL", "http://ehr.hospital.example/fhir")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("RXGATE_EHR_ALLOW_PLAIN_HTTP"));
 }
 
 // ---------------------------------------------------------------------------------------
