@@ -10,6 +10,7 @@ use anyhow::Context;
 use rxgate_guardrails::{Intake, IntakeLine, LineDrug, Principal, Role, receive};
 use rxgate_knowledge::Snapshot;
 use rxgate_storage::{InventoryLot, NewItem, NewPatient, NewPrescription, QueueFilter, Storage};
+use serde_json::json;
 
 use crate::audit;
 
@@ -225,9 +226,38 @@ pub(crate) async fn seed(storage: &Storage, snapshot: &Snapshot) -> anyhow::Resu
         let at = tx.now();
         audit::append_drafts(&mut tx, transition.drafts(&prescriber, at, ctx_id)).await?;
     }
+    seed_chemo_orders(&mut tx, snapshot).await?;
     tx.commit().await?;
     tracing::info!(prescriptions = stories.len(), "--demo: seeded the demo queue");
     Ok(stories.len())
+}
+
+/// Three chemotherapy orders for the console's chemotherapy page: one clean and waiting for
+/// its two-person checks, one held for a low neutrophil count, one blocked for vincristine
+/// drawn into a syringe.
+async fn seed_chemo_orders(tx: &mut rxgate_storage::Tx, snapshot: &Snapshot) -> anyhow::Result<()> {
+    let prescriber = Principal::new("drlim", Role::Physician);
+    let ctx = audit::AuditContext { principal: &prescriber, correlation_id: "demo-seed" };
+    let adult = |anc: f64| {
+        json!({"age_years": 52, "weight_kg": 70, "height_cm": 170,
+            "labs": {"anc_10e9_l": anc, "platelets_10e9_l": 210, "bilirubin_umol_l": 9, "crcl_ml_min": 88}})
+    };
+    let vinca_syringe =
+        json!([{"drug": "vincristine", "route": "iv", "container": "syringe", "dose": {"value": 2, "unit": "mg"}}]);
+    let orders = [
+        ("MRN-DEMO-C1", json!({"regimen": "CHOP", "cycle": 2, "day": 1, "patient": adult(2.1), "orders": []})),
+        ("MRN-DEMO-C2", json!({"regimen": "CHOP", "cycle": 3, "day": 1, "patient": adult(0.8), "orders": []})),
+        (
+            "MRN-DEMO-C3",
+            json!({"regimen": "CHOP", "cycle": 1, "day": 1, "patient": adult(2.4), "orders": vinca_syringe}),
+        ),
+    ];
+    for (patient, evaluation) in &orders {
+        crate::http::chemo::record_order(tx, snapshot, &ctx, patient, evaluation)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo chemotherapy order for {patient}: {e:?}"))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

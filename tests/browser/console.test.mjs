@@ -310,3 +310,35 @@ test("a clean line is one tap, and its hand-over can be reversed", () => withPag
   await page.locator('[data-line="1"] [data-testid="approve"]').waitFor();
   await shot(page, "10-reversed");
 }));
+
+test("chemotherapy orders: a hard stop has no sign button, a check needs two different people", () => withPage("chemo", async (page) => {
+  await page.goto(base + "/");
+  await page.locator("#login").waitFor();
+  await signIn(page);
+  await page.locator("#live", { hasText: "Live" }).waitFor();
+  await page.getByRole("link", { name: "Chemotherapy" }).click();
+  const rows = page.locator("#orders tr");
+  await rows.first().waitFor();
+  assert.equal(await rows.count(), 3);
+
+  // Vincristine in a syringe: blocked, and nothing on the page offers a way past it.
+  await page.locator("#orders tr", { hasText: "MRN-DEMO-C3" }).getByRole("button", { name: /Open/ }).click();
+  await page.locator('[data-testid="hard-stop"]', { hasText: "vinca_syringe" }).waitFor();
+  assert.equal(await page.locator('[data-testid="sign-prescribing"]').count(), 0);
+  assert.doesNotMatch(await page.locator("#order-body").textContent(), /null|undefined/);
+  await accessible(page, "chemotherapy order with a hard stop");
+  await shot(page, "11-chemo-hard-stop");
+
+  // The clean order: its computed doses, then the pharmacist signs the prescribing check once.
+  await page.locator("#orders tr", { hasText: "MRN-DEMO-C1" }).getByRole("button", { name: /Open/ }).click();
+  await page.locator('[data-testid="doses"]', { hasText: "vincristine" }).waitFor();
+  assert.match(await page.locator('[data-testid="doses"]').textContent(), /2 mg \(capped\)/);
+  await page.locator('[data-testid="sign-prescribing"]').click();
+  await page.locator('[data-testid="prescribing-check"]', { hasText: "aisyah" }).waitFor();
+  // The same person again: the server refuses, and the page says why.
+  await page.locator('[data-testid="sign-prescribing"]').click();
+  await page.locator("#status", { hasText: /^Refused: / }).waitFor();
+  assert.equal(await page.locator('[data-testid="prescribing-check"]').textContent(), "aisyah");
+  await accessible(page, "chemotherapy order awaiting checks");
+  await shot(page, "12-chemo-checks");
+}));

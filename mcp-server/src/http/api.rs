@@ -199,7 +199,14 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/devices/scans", guarded(E::DeviceScan, post, devices::scan))
         .route("/devices/print-jobs", guarded(E::DevicePrintJobs, get, devices::print_jobs))
         .route("/devices/print-jobs/{id}/status", guarded(E::DevicePrintJobStatus, post, devices::print_job_status))
-        .route("/chemo/orders", guarded(E::ChemoOrders, post, super::chemo::create_order))
+        .route(
+            "/chemo/orders",
+            guarded(E::ChemoOrders, post, super::chemo::create_order).merge(guarded(
+                E::ChemoOrders,
+                get,
+                super::chemo::list_orders,
+            )),
+        )
         .route("/chemo/orders/{id}", guarded(E::ChemoOrders, get, super::chemo::get_order))
         .route("/chemo/orders/{id}/actions", guarded(E::ChemoOrders, post, super::chemo::act))
         .route("/chemo/regimens/{id}/propose", guarded(E::ChemoPublish, post, super::chemo::propose))

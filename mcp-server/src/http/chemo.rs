@@ -4,6 +4,7 @@
 //! | route | who | what |
 //! |---|---|---|
 //! | `POST /chemo/orders` `{patient_id, evaluation}` | pharmacist, physician | evaluates (`regimen_eval` input), stores the order with its hard stops and holds; every hold and block is audited |
+//! | `GET /chemo/orders?limit=` | pharmacist, physician | the newest orders (default 50, at most 500), each as below |
 //! | `GET /chemo/orders/{id}` | pharmacist, physician | the order's state, replayed from its accepted actions |
 //! | `POST /chemo/orders/{id}/actions` | pharmacist, physician | one workflow action: `sign` (`check`: prescribing/compounding), `override_hold`, `override_hard_stop` (always refused), `gravimetric`, `override_gravimetric`, `print_label`, `bcma` (`wristband`, `product_scan`, `drug`), `administer` |
 //! | `POST /chemo/regimens/{id}/propose`, `/publish` | pharmacist, physician | four-eyes publication of a bundled regimen version |
@@ -230,34 +231,52 @@ pub(super) async fn create_order(
     CorrelationId(correlation_id): CorrelationId,
     Json(body): Json<NewOrderIn>,
 ) -> Result<Json<Value>, AppError> {
-    if body.patient_id.trim().is_empty() {
+    let snapshot = app.knowledge.current();
+    let mut tx = app.storage.begin().await?;
+    let ctx = AuditContext { principal: &principal, correlation_id: &correlation_id };
+    let (row, out) = record_order(&mut tx, &snapshot, &ctx, &body.patient_id, &body.evaluation).await?;
+    tx.commit().await?;
+    let lib = crate::wire::regimen::library(&snapshot).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let (order, _) = replay(&row, &lib.rules)?;
+    Ok(Json(json!({"order": state_json(&row, &order), "evaluation": out})))
+}
+
+/// Evaluates a `regimen_eval` input and stores the order with its hard stops and holds,
+/// each audited, in `tx` (the caller commits). The demo seeds its orders through here too.
+pub(crate) async fn record_order(
+    tx: &mut Tx,
+    snapshot: &rxgate_knowledge::Snapshot,
+    ctx: &AuditContext<'_>,
+    patient_id: &str,
+    evaluation: &Value,
+) -> Result<(ChemoOrderRow, RegimenEvalOutput), AppError> {
+    if patient_id.trim().is_empty() {
         return Err(AppError::bad_request("`patient_id` is required"));
     }
-    let input: RegimenEvalInput = crate::wire::parse_args(body.evaluation.clone()).map_err(AppError::bad_request)?;
-    let snapshot = app.knowledge.current();
+    let input: RegimenEvalInput = crate::wire::parse_args(evaluation.clone()).map_err(AppError::bad_request)?;
     let today = chrono::Utc::now().date_naive();
     let out: RegimenEvalOutput =
-        crate::wire::regimen::evaluate(&snapshot, &input, today).map_err(AppError::bad_request)?;
-    let findings = json!({"hard_stops": out.hard_stops, "holds": out.holds});
-    let mut tx = app.storage.begin().await?;
+        crate::wire::regimen::evaluate(snapshot, &input, today).map_err(AppError::bad_request)?;
+    // The doses as computed when ordered are kept with the findings: the console shows
+    // what was checked, not a re-evaluation under later knowledge.
+    let findings = json!({"hard_stops": out.hard_stops, "holds": out.holds, "doses": out.doses, "bsa_m2": out.bsa_m2});
     let row = tx
         .insert_chemo_order(&NewChemoOrder {
-            patient_id: body.patient_id.clone(),
+            patient_id: patient_id.to_string(),
             regimen_id: out.regimen.id.clone(),
             regimen_version: out.regimen.version.clone(),
             cycle: i64::from(input.cycle),
             day: i64::from(input.day),
-            request: body.evaluation.to_string(),
+            request: evaluation.to_string(),
             findings: findings.to_string(),
-            created_by: principal.subject.clone(),
+            created_by: ctx.principal.subject.clone(),
         })
         .await?;
-    let ctx = AuditContext { principal: &principal, correlation_id: &correlation_id };
     let summary = json!({"regimen": out.regimen.id, "version": out.regimen.version, "cycle": input.cycle, "day": input.day,
         "hard_stops": out.hard_stops.len(), "holds": out.holds.len()});
     audit::append(
-        &mut tx,
-        &ctx,
+        tx,
+        ctx,
         AuditEvent {
             action: "chemo_order",
             rx_id: chemo_ref(row.id),
@@ -271,20 +290,52 @@ pub(super) async fn create_order(
         let action = if a.action == "block" { "chemo_block" } else { "chemo_hold" };
         let after = json!({"code": a.code, "detail": a.detail}).to_string();
         audit::append(
-            &mut tx,
-            &ctx,
+            tx,
+            ctx,
             AuditEvent { action, rx_id: chemo_ref(row.id), line_no: None, before: String::new(), after },
         )
         .await?;
     }
-    tx.commit().await?;
-    let lib = crate::wire::regimen::library(&snapshot).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
-    let (order, _) = replay(&row, &lib.rules)?;
-    Ok(Json(json!({"order": state_json(&row, &order), "evaluation": out})))
+    Ok((row, out))
 }
 
 fn parse_id(id: &str) -> Result<i64, AppError> {
     id.parse::<i64>().map_err(|_| AppError::NotFound { message: format!("no chemotherapy order {id}") })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListQuery {
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/chemo/orders?limit=`: the newest orders with their state and the doses as
+/// computed when ordered (`null` for orders stored before the doses were kept).
+pub(super) async fn list_orders(
+    State(app): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<ListQuery>,
+) -> Result<Json<Value>, AppError> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::bad_request("`limit` must be between 1 and 500"));
+    }
+    let snapshot = app.knowledge.current();
+    let lib = crate::wire::regimen::library(&snapshot).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let mut tx = app.storage.begin_read().await?;
+    let rows = tx.list_chemo_orders(limit).await?;
+    drop(tx);
+    let mut orders = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let (order, _) = replay(row, &lib.rules)?;
+        let mut out = state_json(row, &order);
+        let findings: Value = serde_json::from_str(&row.findings).unwrap_or(Value::Null);
+        out["doses"] = findings["doses"].clone();
+        out["bsa_m2"] = findings["bsa_m2"].clone();
+        out["created_by"] = json!(row.created_by);
+        out["created_at"] = json!(row.created_at);
+        orders.push(out);
+    }
+    Ok(Json(json!({ "orders": orders })))
 }
 
 /// `GET /api/v1/chemo/orders/{id}`.

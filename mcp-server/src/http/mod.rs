@@ -15,7 +15,7 @@
 
 pub(crate) mod api;
 mod cds_hooks;
-mod chemo;
+pub(crate) mod chemo;
 mod commands;
 mod console;
 mod devices;

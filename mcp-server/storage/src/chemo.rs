@@ -88,6 +88,17 @@ impl Tx {
         row.ok_or_else(|| Error::NotFound(format!("chemotherapy order {id}")))
     }
 
+    /// The newest `limit` orders, newest first.
+    pub async fn list_chemo_orders(&mut self, limit: i64) -> Result<Vec<ChemoOrderRow>> {
+        let rows = on_conn!(self, |c| {
+            sqlx::query_as::<_, ChemoOrderRow>("SELECT * FROM chemo_orders ORDER BY id DESC LIMIT $1")
+                .bind(limit)
+                .fetch_all(c)
+                .await
+        })?;
+        Ok(rows)
+    }
+
     /// Replaces the action log if the stored version is still `version`; otherwise
     /// [`Error::Conflict`] (someone acted on the order first).
     pub async fn update_chemo_actions(&mut self, id: i64, version: i64, actions: &str) -> Result<ChemoOrderRow> {

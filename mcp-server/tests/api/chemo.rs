@@ -163,3 +163,35 @@ async fn publishing_a_regimen_needs_two_different_people() {
     let (agent, _) = post(&app, &token("bot", "agent"), "/api/v1/chemo/orders", &chop(json!([]))).await;
     assert_eq!(agent, 403, "an agent creates no chemotherapy order");
 }
+
+#[tokio::test]
+async fn the_demo_lists_its_chemotherapy_orders_newest_first_with_the_doses_computed_when_ordered() {
+    let app = spawn_app_with(&[("RXGATE_JWT_SECRET", SECRET)], &["--demo"]);
+    let pharmacist = token("aisyah", "pharmacist");
+    let r = app.http.get(app.url("/api/v1/chemo/orders")).bearer_auth(&pharmacist).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let listed = body(r).await;
+    let orders = listed["orders"].as_array().unwrap();
+    let patients: Vec<&str> = orders.iter().map(|o| o["patient_id"].as_str().unwrap()).collect();
+    assert_eq!(patients, ["MRN-DEMO-C3", "MRN-DEMO-C2", "MRN-DEMO-C1"], "newest first");
+    // Vincristine drawn into a syringe: blocked for good.
+    assert_eq!(orders[0]["hard_stops"][0]["code"], "vinca_syringe", "{}", orders[0]);
+    // A neutrophil count of 0.8 × 10⁹/L holds the cycle until a physician overrides it.
+    let hold = &orders[1]["holds"][0];
+    assert!(hold["code"].as_str().unwrap().contains("anc"), "{hold}");
+    assert_eq!(hold["overridden_by"], Value::Null);
+    // The clean order waits for its checks; its doses are the ones computed at ordering,
+    // vincristine 1.4 mg/m² capped at 2 mg.
+    let clean = &orders[2];
+    assert_eq!((clean["hard_stops"].as_array().unwrap().len(), clean["holds"].as_array().unwrap().len()), (0, 0));
+    assert!(clean["label_blocked_because"].as_str().unwrap().contains("check"), "{clean}");
+    let vincristine = clean["doses"].as_array().unwrap().iter().find(|d| d["drug"] == "vincristine").unwrap();
+    assert_eq!((vincristine["dose"]["value"].as_f64(), vincristine["capped"].as_bool()), (Some(2.0), Some(true)));
+
+    let one = app.http.get(app.url("/api/v1/chemo/orders?limit=1")).bearer_auth(&pharmacist).send().await.unwrap();
+    assert_eq!(body(one).await["orders"].as_array().unwrap().len(), 1);
+    let none = app.http.get(app.url("/api/v1/chemo/orders?limit=0")).bearer_auth(&pharmacist).send().await.unwrap();
+    assert_eq!(none.status().as_u16(), 400);
+    let agent = app.http.get(app.url("/api/v1/chemo/orders")).bearer_auth(token("bot", "agent")).send().await.unwrap();
+    assert_eq!(agent.status().as_u16(), 403, "the AI principal sees no chemotherapy orders");
+}

@@ -20,6 +20,8 @@ const FILES: &[(&str, &str, &str)] = &[
     ("sound.js", "text/javascript; charset=utf-8", include_str!("../../../../hitl-ui/sound.js")),
     ("integration.html", "text/html; charset=utf-8", include_str!("../../../../hitl-ui/integration.html")),
     ("integration.js", "text/javascript; charset=utf-8", include_str!("../../../../hitl-ui/integration.js")),
+    ("chemo.html", "text/html; charset=utf-8", include_str!("../../../../hitl-ui/chemo.html")),
+    ("chemo.js", "text/javascript; charset=utf-8", include_str!("../../../../hitl-ui/chemo.js")),
 ];
 
 /// Only our own scripts and styles run, the page talks only to this server, and no other

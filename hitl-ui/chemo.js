@@ -1,0 +1,129 @@
+// The chemotherapy page: orders from `/api/v1/chemo/orders` with their hard stops, holds,
+// doses as computed when ordered, two-person checks and what still blocks the label and the
+// administration; the signed-in pharmacist or physician signs a check here. The rules are the
+// server's (`rxgate-regimen`): this page only shows them and passes the signature on.
+
+import { session } from "/console/api.js";
+
+const $ = (id) => document.getElementById(id);
+
+async function call(method, path, body) {
+  const s = session();
+  const headers = { Accept: "application/json", Authorization: "Bearer " + (s ? s.token : "") };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch("/api/v1/chemo" + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await response.json().catch(() => null);
+  if (!response.ok) throw new Error(json?.error?.message || response.statusText);
+  return json;
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+/** One word for where an order stands, from the server's own blockers. */
+function stateOf(o) {
+  if (o.hard_stops.length) return ["Blocked", "banner-red"];
+  if (o.administered) return ["Administered", "ok"];
+  if (o.holds.some((h) => !h.overridden_by)) return ["On hold", "banner-amber"];
+  if (o.label_blocked_because) return ["Checks needed", "muted"];
+  return ["Ready to label", "ok"];
+}
+
+let orders = [];
+let current = null;
+
+function renderList() {
+  $("orders").replaceChildren(...orders.map((o) => {
+    const [state] = stateOf(o);
+    return el("tr", { "data-order": o.order_id },
+      el("td", {}, `#${o.order_id}`),
+      el("td", {}, o.patient_id),
+      el("td", {}, `${o.regimen.id} v${o.regimen.version}`),
+      el("td", {}, `${o.cycle} / ${o.day}`),
+      el("td", {}, state),
+      el("td", {}, el("button", { type: "button", "aria-label": `Open order ${o.order_id}`, onclick: () => open(o.order_id) }, "Open")),
+    );
+  }));
+}
+
+function dose(d) {
+  const amount = d.dose ? `${d.dose.exact ?? d.dose.value} ${d.dose.unit}` : "—";
+  return el("tr", {},
+    el("td", {}, d.drug),
+    el("td", {}, amount, d.capped ? " (capped)" : ""),
+    el("td", {}, d.route),
+    el("td", {}, d.basis),
+  );
+}
+
+function renderOrder() {
+  const o = orders.find((x) => x.order_id === current);
+  if (!o) return;
+  const [state, kind] = stateOf(o);
+  $("order").hidden = false;
+  $("order-title").textContent = `Order #${o.order_id}: ${o.regimen.id} v${o.regimen.version}, cycle ${o.cycle} day ${o.day}, patient ${o.patient_id}`;
+  const sign = (check) => el("button", { type: "button", class: "primary", "data-testid": `sign-${check}`, onclick: () => act(o, { action: "sign", check }) },
+    check === "prescribing" ? "Sign the prescribing check" : "Sign the compounding check");
+  const parts = [
+    el("p", {}, el("span", { class: `chip ${kind}`, "data-testid": "chemo-state" }, state), o.bsa_m2 ? ` · BSA ${o.bsa_m2.value} m²` : ""),
+    ...o.hard_stops.map((h) => el("div", { class: "banner banner-red", role: "alert", "data-testid": "hard-stop" },
+      el("p", { class: "banner-title" }, `Hard stop: ${h.code}`), el("p", {}, h.message), el("p", {}, "No one can override a hard stop: the order must be rewritten."))),
+    ...o.holds.map((h) => el("div", { class: "banner banner-amber", "data-testid": "hold" },
+      el("p", { class: "banner-title" }, `Hold: ${h.code}`), el("p", {}, h.message),
+      el("p", {}, h.overridden_by ? `Overridden by ${h.overridden_by}.` : `Needs the override of a ${h.override_by || "physician"}.`))),
+    o.doses
+      ? el("table", { "data-testid": "doses" },
+          el("caption", {}, "Doses as computed when ordered"),
+          el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Drug"), el("th", { scope: "col" }, "Dose"), el("th", { scope: "col" }, "Route"), el("th", { scope: "col" }, "Basis"))),
+          el("tbody", {}, o.doses.map(dose)))
+      : el("p", { class: "muted" }, "This order was stored before doses were kept with it."),
+    el("dl", { class: "kpis" },
+      el("div", {}, el("dt", {}, "Prescribing check"), el("dd", { "data-testid": "prescribing-check" }, o.prescribing_check.join(", ") || "not signed")),
+      el("div", {}, el("dt", {}, "Compounding check"), el("dd", { "data-testid": "compounding-check" }, o.compounding_check.join(", ") || "not signed")),
+      el("div", {}, el("dt", {}, "Label"), el("dd", {}, o.label_printed ? "printed" : o.label_blocked_because ? `blocked: ${o.label_blocked_because}` : "may be printed")),
+      el("div", {}, el("dt", {}, "Administration"), el("dd", {}, o.administered ? "done" : o.administration_blocked_because ? `blocked: ${o.administration_blocked_because}` : "may go ahead")),
+    ),
+    o.hard_stops.length || o.administered ? null : el("div", { class: "button-row" }, sign("prescribing"), sign("compounding")),
+  ];
+  $("order-body").replaceChildren(...parts.filter((p) => p !== null));
+}
+
+async function act(o, action) {
+  try {
+    await call("POST", `/orders/${o.order_id}/actions`, action);
+    $("status").textContent = `Signed the ${action.check} check of order #${o.order_id}.`;
+    await load();
+  } catch (e) {
+    // The server's refusal (e.g. one person signing twice) is the message to read.
+    $("status").textContent = `Refused: ${e.message}`;
+  }
+}
+
+async function open(id) {
+  current = id;
+  renderOrder();
+  $("order-title").focus();
+}
+
+async function load() {
+  orders = (await call("GET", "/orders?limit=100")).orders;
+  renderList();
+  renderOrder();
+}
+
+if (!session()) {
+  $("signed-out").hidden = false;
+} else {
+  load().catch((e) => ($("status").textContent = e.message));
+}
