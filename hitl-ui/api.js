@@ -63,6 +63,11 @@ async function request(method, path, body, accept = "application/json") {
   return response;
 }
 
+/** A JSON call to `/api/v1` + `path` for the standalone pages; throws ApiError. */
+export async function callJson(method, path, body) {
+  return (await request(method, path, body)).json();
+}
+
 export const api = {
   queue: async () => (await request("GET", "/pharmacy/queue?limit=500")).json(),
   detail: async (rx) => (await request("GET", `/pharmacy/${rx}`)).json(),

@@ -3,33 +3,12 @@
 // administration; the signed-in pharmacist or physician signs a check here. The rules are the
 // server's (`rxgate-regimen`): this page only shows them and passes the signature on.
 
-import { session } from "/console/api.js";
+import { callJson, session } from "/console/api.js";
+import { h as el } from "/console/card.js";
 
 const $ = (id) => document.getElementById(id);
 
-async function call(method, path, body) {
-  const s = session();
-  const headers = { Accept: "application/json", Authorization: "Bearer " + (s ? s.token : "") };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch("/api/v1/chemo" + path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await response.json().catch(() => null);
-  if (!response.ok) throw new Error(json?.error?.message || response.statusText);
-  return json;
-}
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
+const call = (method, path, body) => callJson(method, "/chemo" + path, body);
 
 /** One word for where an order stands, from the server's own blockers. */
 function stateOf(o) {

@@ -1,23 +1,11 @@
 // The integration panel: sync queues, the event stream and unmapped codes, from
 // `/api/v1/interop/*`, with the console's session (api.js keeps the token per tab).
 
-import { session } from "/console/api.js";
+import { callJson, session } from "/console/api.js";
 
 const $ = (id) => document.getElementById(id);
 
-async function call(method, path, body) {
-  const s = session();
-  const headers = { Accept: "application/json", Authorization: "Bearer " + (s ? s.token : "") };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch("/api/v1/interop" + path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await response.json().catch(() => null);
-  if (!response.ok) throw new Error(json?.error?.message || response.statusText);
-  return json;
-}
+const call = (method, path, body) => callJson(method, "/interop" + path, body);
 
 function cell(text) {
   const td = document.createElement("td");

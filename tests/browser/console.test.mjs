@@ -342,3 +342,16 @@ test("chemotherapy orders: a hard stop has no sign button, a check needs two dif
   await accessible(page, "chemotherapy order awaiting checks");
   await shot(page, "12-chemo-checks");
 }));
+
+test("the integration panel reads the sync state with the console's session", () => withPage("integration", async (page) => {
+  await page.goto(base + "/");
+  await page.locator("#login").waitFor();
+  await signIn(page);
+  await page.locator("#live", { hasText: "Live" }).waitFor();
+  await page.getByRole("link", { name: "Integration" }).click();
+  await page.locator("#kpis dt", { hasText: "Delivery success" }).waitFor();
+  assert.equal(await page.locator("#signed-out").isHidden(), true);
+  assert.equal(await page.locator("#status").textContent(), "", "no error on the page");
+  await accessible(page, "integration panel");
+  await shot(page, "13-integration");
+}));
