@@ -341,6 +341,33 @@ test("chemotherapy orders: a hard stop has no sign button, a check needs two dif
   assert.equal(await page.locator('[data-testid="prescribing-check"]').textContent(), "aisyah");
   await accessible(page, "chemotherapy order awaiting checks");
   await shot(page, "12-chemo-checks");
+
+  // A low neutrophil count holds cycle 3 until a physician documents an override: the
+  // pharmacist's attempt is refused, the physician's is recorded.
+  const held = async () => {
+    await page.locator("#orders tr", { hasText: "MRN-DEMO-C2" }).getByRole("button", { name: /Open/ }).click();
+    return page.locator('[data-testid="hold"]').first();
+  };
+  let hold = await held();
+  await hold.getByLabel(/Reason for overriding/).fill("Counts recovering; haematologist agrees to proceed");
+  await hold.getByRole("button", { name: /Override as physician/ }).click();
+  await page.locator("#status", { hasText: /^Refused: / }).waitFor();
+  assert.match(await hold.textContent(), /Needs the override of a physician/);
+  await page.evaluate(() => sessionStorage.clear());
+  await page.goto(base + "/");
+  await page.getByLabel("Username").fill("drlim");
+  await page.getByLabel("Password").fill("physician-demo");
+  await page.keyboard.press("Enter");
+  // A physician has no pharmacy queue: straight to the chemotherapy page.
+  await page.locator("#who-name", { hasText: "drlim" }).waitFor();
+  await page.goto(base + "/console/chemo.html");
+  await page.locator("#orders tr").first().waitFor();
+  hold = await held();
+  await hold.getByLabel(/Reason for overriding/).fill("Counts recovering; haematologist agrees to proceed");
+  await hold.getByRole("button", { name: /Override as physician/ }).click();
+  await page.locator('[data-testid="hold"]', { hasText: "Overridden by drlim" }).waitFor();
+  assert.equal(await page.locator('[data-testid="chemo-state"]').textContent(), "Checks needed");
+  await shot(page, "13-chemo-hold-overridden");
 }));
 
 test("the integration panel reads the sync state with the console's session", () => withPage("integration", async (page) => {
@@ -353,5 +380,5 @@ test("the integration panel reads the sync state with the console's session", ()
   assert.equal(await page.locator("#signed-out").isHidden(), true);
   assert.equal(await page.locator("#status").textContent(), "", "no error on the page");
   await accessible(page, "integration panel");
-  await shot(page, "13-integration");
+  await shot(page, "14-integration");
 }));
