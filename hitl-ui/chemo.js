@@ -75,8 +75,47 @@ function renderOrder() {
       el("div", {}, el("dt", {}, "Administration"), el("dd", {}, o.administered ? "done" : o.administration_blocked_because ? `blocked: ${o.administration_blocked_because}` : "may go ahead")),
     ),
     o.hard_stops.length || o.administered ? null : el("div", { class: "button-row" }, sign("prescribing"), sign("compounding")),
+    o.gravimetric
+      ? el("p", { "data-testid": "gravimetric" }, `Gravimetric check: deviation ${o.gravimetric.deviation_pct} %, `,
+          o.gravimetric.within_tolerance ? "within tolerance" : o.gravimetric.overridden_by ? `outside tolerance, overridden by ${o.gravimetric.overridden_by}` : "outside tolerance: a supervisor must override before the label")
+      : null,
+    o.hard_stops.length || o.administered ? null : steps(o),
   ];
   $("order-body").replaceChildren(...parts.filter((p) => p !== null));
+}
+
+/** A small form: labelled text fields, one submit button; `send(values)` on submit. */
+function stepForm(testid, legend, fields, button, send) {
+  const inputs = fields.map(([name, label]) => [name, label, el("input", { id: `${testid}-${name}`, type: "text", required: true, "aria-required": "true", autocomplete: "off" })]);
+  const submit = (event) => {
+    event.preventDefault();
+    send(Object.fromEntries(inputs.map(([name, , input]) => [name, input.value.trim()])));
+  };
+  return el("form", { class: "reason-form", onsubmit: submit, "data-testid": testid, "aria-label": legend },
+    el("p", { class: "banner-title" }, legend),
+    inputs.flatMap(([, label, input]) => [el("label", { for: input.id }, label), input]),
+    el("div", { class: "button-row" }, el("button", { type: "submit" }, button)));
+}
+
+/** The steps after the checks, in order; the server refuses a step out of turn and says why. */
+function steps(o) {
+  const id = o.order_id;
+  const deviation = o.gravimetric && !o.gravimetric.within_tolerance && !o.gravimetric.overridden_by;
+  return el("div", { class: "chemo-steps" },
+    stepForm("gravimetric-form", "Gravimetric check (pharmacist or technician)", [["expected_g", "Expected weight (g)"], ["measured_g", "Measured weight (g)"]],
+      "Record the weights", (v) => act(o, { action: "gravimetric", ...v }, `Recorded the gravimetric check of order #${id}.`)),
+    deviation
+      ? stepForm("gravimetric-override", "Gravimetric deviation (supervisor)", [["reason", "Reason for accepting the deviation"]],
+          "Override as supervisor", (v) => act(o, { action: "override_gravimetric", acting_as: "supervisor", ...v }, `Overrode the gravimetric deviation of order #${id}.`))
+      : null,
+    el("div", { class: "button-row" },
+      el("button", { type: "button", "data-testid": "print-label", onclick: () => act(o, { action: "print_label" }, `Label of order #${id} printed.`) }, "Record the label printed")),
+    stepForm("bcma-form", "Bedside scan (BCMA)", [["wristband", "Wristband"], ["product_scan", "Product barcode"], ["drug", "Drug"]],
+      "Check the scans", (v) => act(o, { action: "bcma", ...v }, `Bedside scan of order #${id} checked.`)),
+    el("p", { "data-testid": "bcma" }, o.bcma_matched ? "Bedside scan: wristband and product match the order." : "Bedside scan: no match recorded."),
+    el("div", { class: "button-row" },
+      el("button", { type: "button", class: "primary", "data-testid": "administer", onclick: () => act(o, { action: "administer" }, `Order #${id} administered.`) }, "Record administration")),
+  );
 }
 
 /** A documented override of one hold, by the person the hold names (the server checks who). */

@@ -147,6 +147,9 @@ async fn seed_inventory(storage: &Storage, snapshot: &Snapshot) -> anyhow::Resul
 const DEMO_USERS: &[(&str, &str, &str)] = &[
     ("aisyah", "pharmacist-demo", "pharmacist"),
     ("farid", "pharmacist-demo", "pharmacist"),
+    // A third pharmacist: a chemotherapy order needs two people per check and one person
+    // may not sign both checks, so the demo needs four clinicians to reach the label.
+    ("siti", "pharmacist-demo", "pharmacist"),
     ("drlim", "physician-demo", "physician"),
     ("admin", "admin-demo", "admin"),
 ];

@@ -339,6 +339,16 @@ test("chemotherapy orders: a hard stop has no sign button, a check needs two dif
   await page.locator('[data-testid="sign-prescribing"]').click();
   await page.locator("#status", { hasText: /^Refused: / }).waitFor();
   assert.equal(await page.locator('[data-testid="prescribing-check"]').textContent(), "aisyah");
+  // A 15 % gravimetric deviation: recorded, and the label is refused until a supervisor
+  // accepts it.
+  const gravimetric = page.locator('[data-testid="gravimetric-form"]');
+  await gravimetric.getByLabel("Expected weight (g)").fill("100");
+  await gravimetric.getByLabel("Measured weight (g)").fill("115");
+  await gravimetric.getByRole("button", { name: "Record the weights" }).click();
+  await page.locator('[data-testid="gravimetric"]', { hasText: /deviation 15.*outside tolerance/ }).waitFor();
+  await page.locator('[data-testid="gravimetric-override"]').waitFor();
+  await page.locator('[data-testid="print-label"]').click();
+  await page.locator("#status", { hasText: /^Refused: label refused/ }).waitFor();
   await accessible(page, "chemotherapy order awaiting checks");
   await shot(page, "12-chemo-checks");
 
@@ -367,6 +377,16 @@ test("chemotherapy orders: a hard stop has no sign button, a check needs two dif
   await hold.getByRole("button", { name: /Override as physician/ }).click();
   await page.locator('[data-testid="hold"]', { hasText: "Overridden by drlim" }).waitFor();
   assert.equal(await page.locator('[data-testid="chemo-state"]').textContent(), "Checks needed");
+  // At the bedside: another patient's wristband is no match, and nothing is given unchecked.
+  const bcma = page.locator('[data-testid="bcma-form"]');
+  await bcma.getByLabel("Wristband").fill("MRN:MRN-9999");
+  await bcma.getByLabel("Product barcode").fill("(01)02959482234015(17)281231(10)VC1");
+  await bcma.getByLabel("Drug").fill("vincristine");
+  await bcma.getByRole("button", { name: "Check the scans" }).click();
+  await page.locator("#status", { hasText: "Bedside scan of order #2 checked." }).waitFor();
+  assert.match(await page.locator('[data-testid="bcma"]').textContent(), /no match/);
+  await page.locator('[data-testid="administer"]').click();
+  await page.locator("#status", { hasText: /^Refused: administration refused/ }).waitFor();
   await shot(page, "13-chemo-hold-overridden");
 }));
 
