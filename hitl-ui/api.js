@@ -4,6 +4,7 @@
 
 const TOKEN_KEY = "rxgate.token";
 const SUB_KEY = "rxgate.sub";
+const ROLE_KEY = "rxgate.role";
 
 export class ApiError extends Error {
   constructor(status, code, message, details) {
@@ -16,12 +17,13 @@ export class ApiError extends Error {
 
 export function session() {
   const token = sessionStorage.getItem(TOKEN_KEY);
-  return token ? { token, sub: sessionStorage.getItem(SUB_KEY) || "" } : null;
+  return token ? { token, sub: sessionStorage.getItem(SUB_KEY) || "", role: sessionStorage.getItem(ROLE_KEY) || "" } : null;
 }
 
 export function signOut() {
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(SUB_KEY);
+  sessionStorage.removeItem(ROLE_KEY);
 }
 
 async function errorOf(response) {
@@ -46,6 +48,7 @@ export async function login(username, password) {
   const body = await response.json();
   sessionStorage.setItem(TOKEN_KEY, body.token);
   sessionStorage.setItem(SUB_KEY, body.sub || username);
+  sessionStorage.setItem(ROLE_KEY, body.role || "");
   return body;
 }
 

@@ -60,10 +60,17 @@ async function onLogin(event) {
   try {
     await login($("username").value.trim(), $("password").value);
     $("password").value = "";
-    start();
+    if (!toOwnPage()) start();
   } catch (e) {
     $("login-error").textContent = t("login_failed", { message: e instanceof ApiError ? e.message : t("network_error") });
   }
+}
+
+/** A physician has no pharmacy queue: their page here is the chemotherapy orders. */
+function toOwnPage() {
+  if (session()?.role !== "physician") return false;
+  window.location.assign("/console/chemo.html");
+  return true;
 }
 
 // ── queue ────────────────────────────────────────────────────────────────────────────────
@@ -422,6 +429,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("counsel-cancel").addEventListener("click", () => $("counsel").close());
   translateStatic();
   $("lang").textContent = t("language_toggle");
-  if (session()) start();
-  else showLogin();
+  if (session()) {
+    if (!toOwnPage()) start();
+  } else {
+    showLogin();
+  }
 });

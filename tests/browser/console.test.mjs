@@ -368,9 +368,8 @@ test("chemotherapy orders: a hard stop has no sign button, a check needs two dif
   await page.getByLabel("Username").fill("drlim");
   await page.getByLabel("Password").fill("physician-demo");
   await page.keyboard.press("Enter");
-  // A physician has no pharmacy queue: straight to the chemotherapy page.
-  await page.locator("#who-name", { hasText: "drlim" }).waitFor();
-  await page.goto(base + "/console/chemo.html");
+  // A physician has no pharmacy queue: signing in leads straight to the chemotherapy page.
+  await page.waitForURL("**/console/chemo.html");
   await page.locator("#orders tr").first().waitFor();
   hold = await held();
   await hold.getByLabel(/Reason for overriding/).fill("Counts recovering; haematologist agrees to proceed");
