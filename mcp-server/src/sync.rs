@@ -1015,7 +1015,7 @@ pub(crate) async fn med_list_pull(
     }
     let unavailable = |message: String| {
         state.metrics.interop.count(Direction::Inbound, kind, "retry");
-        AppError::Rejected { code: "ehr_unavailable", message, details: None }
+        AppError::Upstream { code: "ehr_unavailable", message }
     };
     let response =
         request.send().await.map_err(|e| unavailable(format!("the EHR did not answer: {}", transport_error(&e))))?;
@@ -1024,16 +1024,15 @@ pub(crate) async fn med_list_pull(
     }
     let payload = response.text().await.map_err(|e| unavailable(format!("reading the EHR's answer: {e}")))?;
     let fetched = started.elapsed();
-    let bundle: rxgate_interop::fhir::Bundle = serde_json::from_str(&payload).map_err(|e| AppError::Rejected {
+    let bundle: rxgate_interop::fhir::Bundle = serde_json::from_str(&payload).map_err(|e| AppError::Upstream {
         code: "ehr_bad_answer",
         message: format!("the EHR's answer is not a FHIR Bundle: {e}"),
-        details: None,
     })?;
     let snapshot = state.knowledge.current();
     let mut tx = state.storage.begin().await?;
     let maps = code_maps(&mut tx, &snapshot).await?;
     let (names, pending) = rxgate_interop::intake::read_med_list(&snapshot.registry, &maps, &bundle)
-        .map_err(|e| AppError::Rejected { code: "ehr_bad_answer", message: e.to_string(), details: None })?;
+        .map_err(|e| AppError::Upstream { code: "ehr_bad_answer", message: e.to_string() })?;
     tx.get_patient(patient_id).await?;
     let digest = crate::workflow::sha256_hex(payload.as_bytes());
     let (event, new) = tx

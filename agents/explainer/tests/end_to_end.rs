@@ -75,19 +75,16 @@ fn serve_demo(bin: PathBuf) -> Server {
     Server { child, address, bin, _dir: dir }
 }
 
+/// A REST call's JSON answer.
+async fn answer(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 /// The demo prescription whose lines are exactly `drugs`, verified by the pharmacist: its id
 /// and the verification result.
 async fn verify(server: &Server, pharmacist: &str, drugs: &[&str]) -> (i64, Value) {
     let http = reqwest::Client::new();
-    let queue: Value = http
-        .get(format!("{}/api/v1/pharmacy/queue", server.address))
-        .bearer_auth(pharmacist)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let queue = answer(http.get(format!("{}/api/v1/pharmacy/queue", server.address)).bearer_auth(pharmacist)).await;
     let rx_id = queue["prescriptions"]
         .as_array()
         .unwrap()
@@ -98,28 +95,14 @@ async fn verify(server: &Server, pharmacist: &str, drugs: &[&str]) -> (i64, Valu
         })
         .and_then(|rx| rx["rx_id"].as_i64())
         .unwrap_or_else(|| panic!("no demo prescription of {drugs:?}"));
-    let verification: Value = http
-        .post(format!("{}/api/v1/pharmacy/{rx_id}/verify", server.address))
-        .bearer_auth(pharmacist)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let verification =
+        answer(http.post(format!("{}/api/v1/pharmacy/{rx_id}/verify", server.address)).bearer_auth(pharmacist)).await;
     (rx_id, verification)
 }
 
 async fn explanations(server: &Server, token: &str, rx_id: i64) -> Vec<Value> {
-    let listed: Value = reqwest::Client::new()
-        .get(format!("{}/api/v1/pharmacy/{rx_id}/explanations", server.address))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let url = format!("{}/api/v1/pharmacy/{rx_id}/explanations", server.address);
+    let listed = answer(reqwest::Client::new().get(url).bearer_auth(token)).await;
     listed["explanations"].as_array().cloned().unwrap_or_default()
 }
 
@@ -130,7 +113,6 @@ async fn the_agent_explains_clarithromycin_with_amlodipine_and_the_server_keeps_
         return;
     };
     let server = serve_demo(bin);
-    let http = reqwest::Client::new();
     let pharmacist = server.token("pharmacist");
 
     // The pharmacist verifies; the verification answers at once, without any explanation.
@@ -163,21 +145,8 @@ async fn the_agent_explains_clarithromycin_with_amlodipine_and_the_server_keeps_
     );
 
     // The server returns four explanations of the finding, each from its own facts.
-    let listed: Value = http
-        .get(format!("{}/api/v1/pharmacy/{rx_id}/explanations", server.address))
-        .bearer_auth(&pharmacist)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let ours: Vec<&Value> = listed["explanations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["finding_key"] == "ddi:amlodipine+clarithromycin")
-        .collect();
+    let listed = explanations(&server, &pharmacist, rx_id).await;
+    let ours: Vec<&Value> = listed.iter().filter(|e| e["finding_key"] == "ddi:amlodipine+clarithromycin").collect();
     let mut kinds: Vec<(String, String)> = ours
         .iter()
         .map(|e| (e["language"].as_str().unwrap().to_string(), e["audience"].as_str().unwrap().to_string()))
@@ -187,7 +156,7 @@ async fn the_agent_explains_clarithromycin_with_amlodipine_and_the_server_keeps_
         kinds,
         [("en", "patient"), ("en", "pharmacist"), ("ms", "patient"), ("ms", "pharmacist")]
             .map(|(l, a)| (l.to_string(), a.to_string())),
-        "{listed}"
+        "{listed:?}"
     );
     for e in &ours {
         let text = e["text"].as_str().unwrap().to_lowercase();

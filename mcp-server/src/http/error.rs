@@ -54,6 +54,12 @@ pub(crate) enum AppError {
         message: String,
         details: Option<Value>,
     },
+    /// A system behind us (the EHR) failed, could not be trusted or answered nonsense: 502
+    /// with its own code; worth retrying later.
+    Upstream {
+        code: &'static str,
+        message: String,
+    },
     /// More requests in flight than the server takes at once: 503, retry shortly.
     Busy,
     /// The request ran past its deadline and was abandoned (its transaction rolled back): 503.
@@ -70,8 +76,7 @@ impl AppError {
             AppError::Forbidden { .. } | AppError::OriginNotAllowed { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            // The EHR behind us failed or answered nonsense: a gateway's error, worth retrying.
-            AppError::Rejected { code: "ehr_unavailable" | "ehr_bad_answer", .. } => StatusCode::BAD_GATEWAY,
+            AppError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             AppError::Conflict { .. } | AppError::Rejected { .. } => StatusCode::CONFLICT,
             AppError::Refused(r) => StatusCode::from_u16(r.http_status()).unwrap_or(StatusCode::CONFLICT),
             AppError::Busy | AppError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -88,7 +93,7 @@ impl AppError {
             AppError::NotFound { .. } => "not_found",
             AppError::BadRequest { .. } => "bad_request",
             AppError::Conflict { .. } => "conflict",
-            AppError::Rejected { code, .. } => code,
+            AppError::Rejected { code, .. } | AppError::Upstream { code, .. } => code,
             AppError::Refused(r) => r.code.as_str(),
             AppError::Busy => "busy",
             AppError::Timeout { .. } => "timeout",
@@ -148,7 +153,9 @@ impl AppError {
             AppError::OriginNotAllowed { origin } => {
                 (format!("requests from the web origin {origin} are not accepted; use a local client"), None, None)
             }
-            AppError::NotFound { message } | AppError::Conflict { message } => (message.clone(), None, None),
+            AppError::NotFound { message } | AppError::Conflict { message } | AppError::Upstream { message, .. } => {
+                (message.clone(), None, None)
+            }
             AppError::BadRequest { message, details } | AppError::Rejected { message, details, .. } => {
                 (message.clone(), details.clone(), None)
             }
